@@ -1,0 +1,222 @@
+"""The actors at the table, one Mesa agent each; their role decides how they behave.
+
+Every actor holds its preferences (ideal point, saliences, capability, reservation) and one rule
+of concession; the model runs many replications in lockstep, so a decision is an array with one
+row per replication (shape (replications, issues)) or, where it does not depend on the
+replication, one value per issue.
+
+Utility. Actor i's loss on issue k from a text x is s_ik |x - x*_ik|^p; an issue left without
+agreement costs it (1 - r_i) / K, an equal share of the value it puts on no agreement at all.
+So u_i = 1 - sum of losses, no agreement anywhere gives exactly r_i, and salience decides how far
+an actor can give way on each issue: far on the issues it cares little about, little on the rest.
+
+Concession. At time fraction tau = t / T an actor accepts a text whose loss is at most
+phi(tau) = tau^(1/beta) times the cost of no agreement (beta < 1 Boulware, beta > 1 Conceder),
+i.e. its aspiration a(tau) = 1 - phi(tau) (1 - r) falls from 1 to r at the deadline and never rises.
+
+Patrons. A patron also weighs its client (Russia and Iran the government, Turkey the opposition):
+it accepts only texts that pass both its own test and the test of its effective utility
+(1 - alpha) u_patron + alpha u_client. That is how a party influences the talks it does not sign.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+import mesa
+import numpy as np
+
+if TYPE_CHECKING:
+    from sim.model import NegotiationModel
+
+TOLERANCE = 1e-12
+
+
+def sublevel_interval(
+    u: np.ndarray, a: np.ndarray, v: np.ndarray, b: np.ndarray, theta: np.ndarray, p: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The interval {x : a|x - u|^p + b|x - v|^p <= theta}, elementwise, clipped to [0, 1].
+
+    Returns (low, high); low > high where the set is empty. Closed forms for p = 1 (a piecewise
+    linear loss with kinks at u and v) and p = 2 (a parabola).
+    """
+    u, a, v, b, theta = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (u, a, v, b, theta)))
+    total = a + b
+    safe_total = np.where(total > 0, total, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if p == 2:
+            centre = np.where(total > 0, (a * u + b * v) / safe_total, u)
+            floor = np.where(total > 0, a * b / safe_total * (u - v) ** 2, 0.0)
+            half = np.sqrt(np.maximum(theta - floor, 0.0) / safe_total)
+            low, high = centre - half, centre + half
+            empty = theta < floor - TOLERANCE
+        else:
+            left, right = np.minimum(u, v), np.maximum(u, v)
+            w_left = np.where(u <= v, a, b)
+            w_right = np.where(u <= v, b, a)
+            gap = right - left
+            at_left, at_right = w_right * gap, w_left * gap
+            slope_inside = w_left - w_right
+            safe_slope = np.where(slope_inside != 0, slope_inside, 1.0)
+            high = np.where(
+                theta >= at_right,
+                right + (theta - at_right) / safe_total,
+                left + (theta - at_left) / safe_slope,
+            )
+            low = np.where(
+                theta >= at_left,
+                left - (theta - at_left) / safe_total,
+                left + (theta - at_left) / safe_slope,
+            )
+            empty = theta < np.minimum(at_left, at_right) - TOLERANCE
+        everything = total <= 0
+        low = np.where(everything, 0.0, np.where(empty, np.inf, np.clip(low, 0.0, 1.0)))
+        high = np.where(everything, 1.0, np.where(empty, -np.inf, np.clip(high, 0.0, 1.0)))
+    return low, high
+
+
+class Actor(mesa.Agent):
+    """A delegation at the table: preferences, a concession curve and, for a patron, a client."""
+
+    role: ClassVar[str] = "actor"
+    model: NegotiationModel
+
+    def __init__(self, model: NegotiationModel, index: int) -> None:
+        super().__init__(model)
+        talks = model.negotiation
+        self.index = index
+        self.key = talks.actors[index]
+        self.display_name = talks.display_names[index]
+        self.ideal = talks.ideal[index]
+        self.salience = talks.salience[index]
+        self.capability = float(talks.capability[index])
+        self.reservation = float(talks.reservation[index])
+        self.beta = float(talks.concession[index])
+        self.patron_weight = float(talks.patron_weight[index])
+        self.exponent = talks.utility_exponent
+        self.present = bool(talks.present[index])
+        self.disagreement_cost = (1.0 - self.reservation) / talks.n_issues
+        """What an issue left without agreement costs this actor."""
+        self.client: Actor | None = None
+        self.target = self.ideal.copy()
+        """Where this actor concedes toward: the weighted ideal of the other signatories."""
+
+    # Preferences
+
+    def loss(self, text: np.ndarray) -> np.ndarray:
+        """Loss per issue from `text` (any shape ending in issues)."""
+        distance = np.abs(text - self.ideal)
+        return self.salience * (distance if self.exponent == 1 else distance**self.exponent)
+
+    def utility(self, values: np.ndarray, agreed: np.ndarray) -> np.ndarray:
+        """Utility of an outcome: `values` where `agreed`, no agreement elsewhere."""
+        cost = np.where(agreed, self.loss(values), self.disagreement_cost)
+        return 1.0 - cost.sum(axis=-1)
+
+    def concession(self, tau: np.ndarray | float) -> np.ndarray | float:
+        """How much of the way to its reservation the actor has gone at time fraction tau."""
+        return np.minimum(tau, 1.0) ** (1.0 / self.beta)
+
+    def aspiration(self, tau: np.ndarray | float) -> np.ndarray | float:
+        """The utility the actor still holds out for at time fraction tau: from 1 down to r."""
+        return 1.0 - self.concession(tau) * (1.0 - self.reservation)
+
+    # Decisions
+
+    def accepts(self, text: np.ndarray, tau: np.ndarray | float) -> np.ndarray:
+        """Whether each issue's text is good enough at time fraction tau (own and effective test)."""
+        phi = self.concession(tau)
+        ok = self.loss(text) <= phi * self.disagreement_cost + TOLERANCE
+        if self.client is not None and self.patron_weight > 0:
+            client = self.client
+            weight = self.patron_weight
+            effective = (1 - weight) * self.loss(text) + weight * client.loss(text)
+            budget = (1 - weight) * self.disagreement_cost + weight * client.disagreement_cost
+            ok &= effective <= phi * budget + TOLERANCE
+        return ok
+
+    def acceptable_interval(self, tau: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+        """Per issue, the texts this actor would accept at tau: [low, high], empty where low > high.
+
+        `tau` may be an array of shape (steps, 1), giving one row of intervals per step.
+        """
+        phi = self.concession(tau)
+        low, high = sublevel_interval(
+            self.ideal, self.salience, self.ideal, 0.0, phi * self.disagreement_cost, self.exponent
+        )
+        if self.client is not None and self.patron_weight > 0:
+            client, weight = self.client, self.patron_weight
+            budget = (1 - weight) * self.disagreement_cost + weight * client.disagreement_cost
+            eff_low, eff_high = sublevel_interval(
+                self.ideal, (1 - weight) * self.salience, client.ideal, weight * client.salience,
+                phi * budget, self.exponent,
+            )
+            both = np.maximum(low, eff_low) <= np.minimum(high, eff_high)
+            low = np.where(both, np.maximum(low, eff_low), low)
+            high = np.where(both, np.minimum(high, eff_high), high)
+        return low, high
+
+    def demand(self, tau: np.ndarray | float) -> np.ndarray:
+        """The text this actor stands for at tau: the acceptable text nearest its target."""
+        low, high = self.acceptable_interval(tau)
+        return np.where(low <= high, np.clip(self.target, low, high), self.ideal)
+
+
+class Guarantor(Actor):
+    """A signatory (Russia, Turkey, Iran in Astana): proposes texts and must accept every agreed one."""
+
+    role = "guarantor"
+
+
+class Party(Actor):
+    """A party to the conflict: signs nothing, sways its patron, and walks out of talks that stay bad.
+
+    After each step the party compares the texts on the open issues with no agreement on them;
+    when they cost it more for `patience` steps running, it walks out, which ends the talks on
+    every issue still open.
+    """
+
+    role = "party"
+
+    def __init__(self, model: NegotiationModel, index: int) -> None:
+        super().__init__(model, index)
+        self.patience = int(model.negotiation.patience[index])
+        self.unhappy_steps = np.zeros(model.n_replications, dtype=int)
+
+    def review(self, text: np.ndarray, open_issues: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """Count the steps the open texts stay below no agreement; return where the party walks out."""
+        loss = np.where(open_issues, self.loss(text), 0.0).sum(axis=1)
+        cost = open_issues.sum(axis=1) * self.disagreement_cost
+        unhappy = active & open_issues.any(axis=1) & (loss > cost + TOLERANCE)
+        self.unhappy_steps = np.where(unhappy, self.unhappy_steps + 1, 0)
+        return self.unhappy_steps >= self.patience
+
+
+class Observer(Actor):
+    """An observer (the US, Jordan): endorses the texts it can live with, or withholds support.
+
+    An endorsed text carries the weight of the endorsing observers' capability; the protocol lets
+    that support speed the signatories' concession on that text (see the protocol's docstring).
+    """
+
+    role = "observer"
+
+    def endorses(self, text: np.ndarray, tau: float) -> np.ndarray:
+        return self.accepts(text, tau)
+
+
+class Mediator(Observer):
+    """The mediator (the UN envoy): when talks stall, drafts a compromise of the signatories' positions."""
+
+    role = "mediator"
+
+    def draft(self, positions: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """The capability-and-salience-weighted mean of the signatories' positions, per issue."""
+        total = weights.sum(axis=0)
+        mean = (weights * positions).sum(axis=0) / np.where(total > 0, total, 1.0)
+        return np.where(total > 0, mean, positions.mean(axis=0))
+
+
+ROLE_CLASSES: dict[str, type[Actor]] = {
+    cls.role: cls for cls in (Guarantor, Party, Observer, Mediator)
+}

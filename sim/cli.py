@@ -1,0 +1,169 @@
+"""The command line: `python -m sim +scenario=NAME [overrides]`, single runs and Hydra sweeps.
+
+Before Hydra starts (and creates any folder), `preflight` composes the configuration the user
+asked for and builds the scenario and protocol from it, so that every mistake a user can make —
+a misspelled actor or issue, a value out of range or not a number, an unknown protocol or
+scenario, a scenario file with a missing field — ends with one line naming the problem and its
+fix, exit status 2, and nothing written.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException, MissingConfigException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from sim.config import config_dir, register_configs
+from sim.errors import UserError
+
+USAGE = "python -m sim +scenario=NAME [key=value ...]"
+EXIT_USER_ERROR = 2
+HYDRA_FLAGS_WITHOUT_RUN = {"--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--shell-completion", "-sc"}
+
+
+def available(group: str) -> list[str]:
+    return sorted(path.stem for path in (config_dir() / group).glob("*.yaml"))
+
+
+def scenario_list() -> str:
+    lines = ["Choose a scenario:"]
+    for name in available("scenario"):
+        title = OmegaConf.load(config_dir() / "scenario" / f"{name}.yaml").get("title", "")
+        lines.append(f"  {name:<16} {title}")
+    lines.append(f"Run one with: {USAGE}, for example: python -m sim +scenario=astana7")
+    return "\n".join(lines)
+
+
+def _compose(overrides: Sequence[str]) -> DictConfig:
+    with initialize_config_dir(str(config_dir()), version_base="1.3"):
+        return compose("config", overrides=list(overrides))
+
+
+def _known_keys(overrides: Sequence[str], bad_key: str) -> str:
+    """Name the keys that do exist where `bad_key` points, composing without the bad override."""
+    kept = [o for o in overrides if o.lstrip("+~").split("=", 1)[0] != bad_key]
+    try:
+        cfg = _compose(kept)
+    except Exception:
+        return ""
+    parts = bad_key.split(".")
+    node: Any = cfg
+    for depth, part in enumerate(parts):
+        if not isinstance(node, DictConfig) or part not in node:
+            known = ", ".join(str(k) for k in node) if isinstance(node, DictConfig) else ""
+            where = ".".join(parts[:depth]) or "the configuration"
+            return f"'{part}' is not in {where}" + (f"; it has: {known}" if known else "")
+        node = node[part]
+    return ""
+
+
+def explain(error: BaseException, overrides: Sequence[str]) -> str:
+    """Turn a Hydra or OmegaConf error into one line with the problem and its fix."""
+    if isinstance(error, MissingConfigException):
+        group = (error.missing_cfg_file or "").split("/")[0]
+        name = (error.missing_cfg_file or "").split("/")[-1]
+        if group in ("scenario", "protocol", "experiment"):
+            return f"unknown {group} '{name}': choose one of {', '.join(available(group))}"
+        return str(error).splitlines()[0]
+    cause: BaseException = error
+    while cause.__cause__ is not None:
+        cause = cause.__cause__
+    key = getattr(cause, "full_key", None)
+    message = str(getattr(cause, "msg", None) or cause).splitlines()[0]
+    if "not in struct" in message or "not in '" in message or "Could not override" in str(error):
+        bad = str(error).split("'")[1] if "Could not override" in str(error) else (key or "")
+        detail = _known_keys(overrides, bad) if bad else ""
+        return f"unknown key '{bad}'" + (f": {detail}" if detail else ": check the spelling")
+    if "could not be converted" in message or "Value '" in message:
+        return f"{key}: {message}: give a value of the right type"
+    if "Missing mandatory value" in message:
+        return f"{key} is missing: add it to the scenario file or set it with {key}=VALUE"
+    return f"{key + ': ' if key else ''}{message}"
+
+
+def build(cfg: DictConfig) -> tuple[Any, Any]:
+    """The scenario and protocol a composed configuration describes (raises UserError)."""
+    from sim.protocols import make_protocol
+    from sim.scenario import Scenario
+
+    if cfg.get("scenario") is None:
+        raise UserError("no scenario chosen\n" + scenario_list())
+    try:
+        scenario_cfg = OmegaConf.to_container(cfg.scenario, resolve=True, throw_on_missing=True)
+        protocol_cfg = OmegaConf.to_container(cfg.protocol, resolve=True, throw_on_missing=True)
+    except OmegaConfBaseException as error:
+        raise UserError(explain(error, [])) from error
+    for key in ("seed",):
+        if not isinstance(cfg.get(key), int) or cfg.get(key) < 0:
+            raise UserError(f"{key} is {cfg.get(key)!r}: give a whole number, 0 or more")
+    return Scenario.from_config(scenario_cfg), make_protocol(protocol_cfg)
+
+
+def _jobs(overrides: list[str], multirun: bool) -> list[list[str]]:
+    """The override lists to check: one per distinct value of each swept key."""
+    if not multirun:
+        return [overrides]
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    base = [f"{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}" if o.is_sweep_override()
+            else o.input_line for o in parsed]
+    jobs = [base]
+    for position, override in enumerate(parsed):
+        if override.is_sweep_override():
+            for value in list(override.sweep_string_iterator())[1:]:
+                job = list(base)
+                job[position] = f"{override.get_key_element()}={value}"
+                jobs.append(job)
+    return jobs
+
+
+def preflight(argv: Sequence[str]) -> None:
+    """Compose and validate what the command line asks for; raise UserError on a mistake."""
+    multirun = any(arg in ("-m", "--multirun") for arg in argv)
+    overrides = [arg for arg in argv if not arg.startswith("-")]
+    user_overrides = [o for o in overrides if not o.lstrip("+~").startswith("hydra")]
+    try:
+        jobs = _jobs(user_overrides, multirun)
+    except HydraException as error:
+        raise UserError(f"cannot read the overrides: {str(error).splitlines()[0]}") from error
+    for job in jobs:
+        try:
+            cfg = _compose(job)
+        except (HydraException, OmegaConfBaseException) as error:
+            raise UserError(explain(error, job)) from error
+        build(cfg)
+
+
+def run_job(cfg: DictConfig) -> dict[str, Any]:
+    """Hydra's task: run the configured negotiation and write its folder."""
+    from sim.run import run_and_write
+
+    output_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        return run_and_write(cfg, output_dir)
+    except UserError as error:
+        if output_dir.is_dir() and not (output_dir / "summary.json").exists():
+            shutil.rmtree(output_dir, ignore_errors=True)
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+
+
+def main() -> None:
+    register_configs()
+    argv = sys.argv[1:]
+    if not any(arg.split("=")[0] in HYDRA_FLAGS_WITHOUT_RUN for arg in argv):
+        try:
+            preflight(argv)
+        except UserError as error:
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(EXIT_USER_ERROR)
+    hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(run_job)()

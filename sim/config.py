@@ -1,0 +1,96 @@
+"""Structured configuration: the schema Hydra checks every key and type against.
+
+`conf/` mirrors these dataclasses: `conf/config.yaml` is `Config`, `conf/scenario/*.yaml` are
+`ScenarioConf`, `conf/protocol/*.yaml` are the protocol schemas. A misspelled key or a value of
+the wrong type is rejected when the configuration is composed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+def config_dir() -> Path:
+    """Where the YAML configuration lives: inside the installed package, or beside it in a checkout."""
+    packaged = Path(__file__).resolve().parent / "conf"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "conf"
+
+
+@dataclass
+class IssueConf:
+    low: str = MISSING
+    high: str = MISSING
+    description: str = ""
+    marks: dict[str, str] = field(default_factory=dict)
+    scale: list[float] = field(default_factory=lambda: [0.0, 1.0])
+
+
+@dataclass
+class ActorConf:
+    name: str = MISSING
+    role: str = MISSING
+    ideal: dict[str, float] = MISSING
+    salience: dict[str, float] = MISSING
+    capability: float = MISSING
+    reservation: float = MISSING
+    concession: float = 1.0
+    patience: int = 10
+    patron_of: str | None = None
+    patron_weight: float = 0.0
+    present: bool = True
+
+
+@dataclass
+class RecordConf:
+    agreed: bool = MISSING
+    low: float | None = None
+    high: float | None = None
+    note: str = ""
+
+
+@dataclass
+class ScenarioConf:
+    name: str = MISSING
+    title: str = MISSING
+    source: str = ""
+    utility_exponent: int = 1
+    issues: dict[str, IssueConf] = MISSING
+    actors: dict[str, ActorConf] = MISSING
+    record: dict[str, RecordConf] = field(default_factory=dict)
+
+
+@dataclass
+class ProtocolConf:
+    name: str = MISSING
+    max_steps: int = 40
+
+
+@dataclass
+class AlternatingConf(ProtocolConf):
+    name: str = "alternating"
+    recognition: str = "capability"
+    stall_steps: int = 6
+    observer_support: float = 1.0
+
+
+@dataclass
+class Config:
+    scenario: Any = None
+    protocol: Any = MISSING
+    seed: int = 0
+    plots: bool = True
+    results: str = "results"
+    quiet: bool = False
+
+
+def register_configs() -> None:
+    """Put the schemas in Hydra's ConfigStore, where the YAML files name them in their defaults."""
+    store = ConfigStore.instance()
+    store.store(name="config_schema", node=Config)
+    store.store(group="scenario", name="scenario_schema", node=ScenarioConf)
+    store.store(group="protocol", name="alternating_schema", node=AlternatingConf)

@@ -1,0 +1,158 @@
+"""The negotiation as a Mesa model: actors at a table, texts on the issues, a protocol that runs steps.
+
+One model runs a batch of independent replications in lockstep (one for an interactive run,
+thousands for a Monte Carlo study): every array of state has one row per replication, and the
+replication with seed s gives the same numbers whether it runs alone or in a batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim.agents import ROLE_CLASSES, Actor, Guarantor, Mediator, Observer, Party
+from sim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from sim.protocols.base import Protocol
+
+NOT_YET = -1
+
+
+class NegotiationModel(mesa.Model):
+    """Multilateral talks, issue by issue, under a configurable protocol."""
+
+    def __init__(
+        self,
+        negotiation: Scenario,
+        protocol: Protocol,
+        seeds: Sequence[int] | np.ndarray | int = 0,
+        record_trace: bool = True,
+    ) -> None:
+        seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
+        super().__init__(rng=int(seeds[0]))
+        self.negotiation = negotiation
+        self.protocol = protocol
+        self.seeds = seeds
+        self.n_replications = len(seeds)
+        replications, issues = self.n_replications, negotiation.n_issues
+
+        self.text = np.full((replications, issues), np.nan)
+        """The text on the table on each issue: the last one proposed or agreed."""
+        self.open = np.ones((replications, issues), dtype=bool)
+        self.agreed = np.zeros((replications, issues), dtype=bool)
+        self.agreed_value = np.full((replications, issues), np.nan)
+        self.agreed_step = np.full((replications, issues), NOT_YET)
+        self.finished = np.zeros(replications, dtype=bool)
+        self.end_step = np.full(replications, NOT_YET)
+        self.walked_out_step = np.full((replications, negotiation.n_actors), NOT_YET)
+        self.proposer = np.full(replications, NOT_YET)
+        self.accepting = np.zeros((replications, 0, issues), dtype=bool)
+
+        self.actors: list[Actor] = [
+            ROLE_CLASSES[role](self, index) for index, role in enumerate(negotiation.roles)
+        ]
+        for actor in self.actors:
+            client = int(negotiation.client[actor.index])
+            actor.client = self.actors[client] if client >= 0 else None
+        present = self.agents.select(lambda agent: agent.present)
+        self.guarantors = present.select(agent_type=Guarantor)
+        self.parties = present.select(agent_type=Party)
+        self.observers = present.select(agent_type=Observer)
+        mediators = present.select(agent_type=Mediator)
+        self.mediator: Mediator | None = next(iter(mediators), None)
+        self._set_targets()
+        protocol.setup(self)
+
+        self.datacollector = (
+            mesa.DataCollector(
+                model_reporters={
+                    "active": lambda m: ~m.finished_before_step,
+                    "proposer": lambda m: m.proposer,
+                    "offer": lambda m: np.where(m.open_before_step, m.text, np.nan),
+                    "position": lambda m: m.positions,
+                    "accept": lambda m: m.accepting,
+                    "text": lambda m: m.text,
+                    "adopted": lambda m: m.agreed | m.open,
+                }
+            )
+            if record_trace
+            else None
+        )
+        """Per step, the raw state; `sim.outputs.trace_frame` turns it into the tidy trace."""
+        self.finished_before_step = self.finished.copy()
+        self.open_before_step = self.open.copy()
+        self.positions = np.full((negotiation.n_actors, issues), np.nan)
+
+    def _set_targets(self) -> None:
+        """Each actor concedes toward the capability-and-salience-weighted ideal of the other signatories."""
+        for actor in self.actors:
+            others = [g for g in self.guarantors if g is not actor]
+            if not others:
+                continue
+            weights = np.array([g.capability * g.salience for g in others])
+            ideals = np.array([g.ideal for g in others])
+            total = weights.sum(axis=0)
+            mean = (weights * ideals).sum(axis=0) / np.where(total > 0, total, 1.0)
+            actor.target = np.where(total > 0, mean, ideals.mean(axis=0))
+
+    # Time
+
+    @property
+    def max_steps(self) -> int:
+        return self.protocol.max_steps
+
+    @property
+    def tau(self) -> float:
+        """The time fraction t / T of the current step."""
+        return self.steps / self.max_steps
+
+    # The step
+
+    def step(self) -> None:
+        self.finished_before_step = self.finished.copy()
+        self.open_before_step = self.open.copy()
+        self.protocol.step(self)
+        if self.steps >= self.max_steps:
+            self.finish(~self.finished)
+        if self.datacollector is not None:
+            self.datacollector.collect(self)
+        self.running = not self.finished.all()
+
+    def run(self) -> NegotiationModel:
+        """Run every replication to its end: all issues closed, a walk-out, or the deadline."""
+        while self.running:
+            self.step()
+        return self
+
+    # Changes of state the protocols use
+
+    def close(self, agree: np.ndarray) -> None:
+        """Record agreement on the (replication, issue) cells of `agree` at the current text."""
+        agree = agree & self.open
+        self.agreed |= agree
+        self.agreed_value = np.where(agree, self.text, self.agreed_value)
+        self.agreed_step = np.where(agree, self.steps, self.agreed_step)
+        self.open &= ~agree
+        self.finish(~self.finished & ~self.open.any(axis=1))
+
+    def walk_out(self, party: Actor, leaving: np.ndarray) -> None:
+        """A party leaves: the talks end on every issue still open."""
+        leaving = leaving & ~self.finished
+        self.walked_out_step[leaving, party.index] = self.steps
+        self.open[leaving] = False
+        self.finish(leaving)
+
+    def finish(self, ending: np.ndarray) -> None:
+        self.end_step = np.where(ending & ~self.finished, self.steps, self.end_step)
+        self.finished |= ending
+
+    # What the model reports
+
+    def final_utilities(self) -> np.ndarray:
+        """Utility of the outcome for every replication and actor, shape (replications, actors)."""
+        values = np.nan_to_num(self.agreed_value)
+        return np.stack([actor.utility(values, self.agreed) for actor in self.actors], axis=1)

@@ -1,0 +1,189 @@
+"""What a run leaves behind: the summary, the tidy trace, the printed table, written atomically.
+
+The formats are a contract documented in the README: scripts and other tools read them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.model import NOT_YET, NegotiationModel
+
+TRACE_COLUMNS = ["step", "actor", "issue", "quantity", "value"]
+ACTOR_LEVEL = "all"
+"""The issue column's value for quantities that belong to an actor, not an issue."""
+
+
+def _maybe(value: float | int, missing: bool) -> float | int | None:
+    return None if missing else value
+
+
+def summarize(model: NegotiationModel, replication: int = 0) -> dict[str, Any]:
+    """The outcome of one replication as the `summary.json` contract describes it."""
+    talks = model.negotiation
+    r = replication
+    issues: dict[str, Any] = {}
+    for k, issue in enumerate(talks.issues):
+        agreed = bool(model.agreed[r, k])
+        value = float(model.agreed_value[r, k]) if agreed else None
+        issues[issue.name] = {
+            "agreed": agreed,
+            "value": value,
+            "step": int(model.agreed_step[r, k]) if agreed else None,
+            "meaning": issue.describe(value) if value is not None else "no agreement",
+        }
+        if issue.scale != (0.0, 1.0):
+            issues[issue.name]["value_on_source_scale"] = None if value is None else issue.to_source(value)
+    utilities = model.final_utilities()[r]
+    walked = model.walked_out_step[r]
+    summary: dict[str, Any] = {
+        "scenario": talks.name,
+        "title": talks.title,
+        "protocol": model.protocol.name,
+        "seed": int(model.seeds[r]),
+        "steps": int(model.end_step[r]),
+        "issues": issues,
+        "utilities": {actor: float(u) for actor, u in zip(talks.actors, utilities, strict=True)},
+        "walked_out": [actor for actor, step in zip(talks.actors, walked, strict=True) if step != NOT_YET],
+        "walked_out_step": {
+            actor: int(step) for actor, step in zip(talks.actors, walked, strict=True) if step != NOT_YET
+        },
+        "issues_meta": {
+            issue.name: {"low": issue.low, "high": issue.high, "description": issue.description}
+            for issue in talks.issues
+        },
+        "actors": {
+            actor: {
+                "name": talks.display_names[i],
+                "role": talks.roles[i],
+                "present": bool(talks.present[i]),
+                "ideal": dict(zip(talks.issue_names, map(float, talks.ideal[i]), strict=True)),
+                "reservation": float(talks.reservation[i]),
+            }
+            for i, actor in enumerate(talks.actors)
+        },
+    }
+    if talks.record:
+        checks = {
+            name: talks.record[name].matches(issues[name]["agreed"], issues[name]["value"])
+            for name in talks.record
+        }
+        summary["record"] = {"matches": all(checks.values()), "issues": checks}
+    return summary
+
+
+def trace_frame(model: NegotiationModel) -> pd.DataFrame:
+    """The tidy trace: one row per step, actor, issue and quantity (with `seed` for a batch)."""
+    collector = model.datacollector
+    if collector is None or not collector.model_vars.get("active"):
+        return pd.DataFrame(columns=TRACE_COLUMNS)
+    data = {name: np.array(values) for name, values in collector.model_vars.items()}
+    talks = model.negotiation
+    steps = np.arange(1, len(data["active"]) + 1)
+    active = data["active"]
+    offer = data["offer"]
+    open_before = ~np.isnan(offer)
+    actors = np.array(talks.actors)
+    issues = np.array(talks.issue_names)
+    signatories = np.array([g.index for g in model.guarantors])
+    present = np.array([actor.present for actor in model.actors])
+    parts: list[pd.DataFrame] = []
+
+    def add(quantity: str, mask: np.ndarray, actor: np.ndarray, issue: np.ndarray, value: np.ndarray) -> None:
+        where = np.nonzero(mask)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "seed": model.seeds[where[1]],
+                    "step": steps[where[0]],
+                    "actor": actor[where] if actor.ndim == mask.ndim else actor,
+                    "issue": issue[where] if issue.ndim == mask.ndim else issue,
+                    "quantity": quantity,
+                    "value": value[where],
+                }
+            )
+        )
+
+    shape = offer.shape
+    add("offer", active[:, :, None] & open_before,
+        np.broadcast_to(actors[data["proposer"]][:, :, None], shape), np.broadcast_to(issues, shape), offer)
+    positions = np.broadcast_to(data["position"][:, None], (*shape[:2], *data["position"].shape[1:]))
+    cells = positions.shape
+    add("position", active[:, :, None, None] & open_before[:, :, None, :] & present[None, None, :, None],
+        np.broadcast_to(actors[:, None], cells), np.broadcast_to(issues, cells), positions)
+    accept = data["accept"]
+    if accept.size:
+        add("accept", active[:, :, None, None] & open_before[:, :, None, :],
+            np.broadcast_to(actors[signatories][:, None], accept.shape), np.broadcast_to(issues, accept.shape),
+            accept.astype(float))
+    taus = steps / model.max_steps
+    aspiration = np.stack([actor.aspiration(taus) for actor in model.actors], axis=1)
+    per_actor = (len(steps), model.n_replications, len(actors))
+    text = data["text"]
+    adopted = data["adopted"] & ~np.isnan(text)
+    utility = np.stack([actor.utility(np.nan_to_num(text), adopted) for actor in model.actors], axis=2)
+    actor_mask = active[:, :, None] & present[None, None, :]
+    add("aspiration", actor_mask, np.broadcast_to(actors, per_actor), np.array(ACTOR_LEVEL),
+        np.broadcast_to(aspiration[:, None, :], per_actor))
+    add("utility", actor_mask, np.broadcast_to(actors, per_actor), np.array(ACTOR_LEVEL), utility)
+
+    frame = pd.concat(parts, ignore_index=True).sort_values(["seed", "step"], kind="stable")
+    columns = TRACE_COLUMNS if model.n_replications == 1 else ["seed", *TRACE_COLUMNS]
+    return frame[columns].reset_index(drop=True)
+
+
+def write_atomically(path: Path, write: Any) -> None:
+    """Write through a temporary file in the same folder, then rename: readers never see half a file."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", newline="") as stream:
+            write(stream)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_atomically(path, lambda stream: json.dump(data, stream, indent=2))
+
+
+def write_csv(path: Path, frame: pd.DataFrame) -> None:
+    write_atomically(path, lambda stream: frame.to_csv(stream, index=False, float_format="%.6g"))
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    """The short table printed after a run: issues, then actors."""
+    lines = [f"{summary['title']} — protocol {summary['protocol']}, seed {summary['seed']}, "
+             f"{summary['steps']} steps"]
+    lines.append("")
+    lines.append(f"{'issue':<12} {'agreed':<7} {'value':>6} {'step':>5}  meaning")
+    for name, issue in summary["issues"].items():
+        value = "-" if issue["value"] is None else f"{issue['value']:.3f}"
+        step = "-" if issue["step"] is None else str(issue["step"])
+        agreed = "yes" if issue["agreed"] else "no"
+        lines.append(f"{name:<12} {agreed:<7} {value:>6} {step:>5}  {issue['meaning']}")
+    lines.append("")
+    lines.append(f"{'actor':<12} {'role':<10} {'utility':>7} {'reserv.':>7}  note")
+    for actor, utility in summary["utilities"].items():
+        info = summary["actors"][actor]
+        note = []
+        if actor in summary["walked_out"]:
+            note.append(f"walked out at step {summary['walked_out_step'][actor]}")
+        if not info["present"]:
+            note.append("absent")
+        lines.append(
+            f"{actor:<12} {info['role']:<10} {utility:>7.3f} {info['reservation']:>7.3f}  {'; '.join(note)}"
+        )
+    if "record" in summary:
+        verdict = "matches" if summary["record"]["matches"] else "does not match"
+        lines.append("")
+        lines.append(f"The outcome {verdict} the historical record.")
+    return "\n".join(lines)

@@ -1,0 +1,126 @@
+"""Multilateral alternating offers with a deadline, issue by issue.
+
+Sources: Rubinstein (1982), "Perfect equilibrium in a bargaining model", for two players taking
+turns; Baron & Ferejohn (1989), "Bargaining in legislatures", for a proposer recognised at random
+with given probabilities; the stacked alternating offers protocol of Aydoğan et al. (2017) as
+NegMAS implements it (SAOMechanism), for many parties answering one offer in turn.
+
+Each step:
+1. every actor states its position: the acceptable text nearest the other signatories' weighted
+   ideal, given its concession curve (`Actor.demand`);
+2. one signatory is recognised — `rotate` (in the scenario's order), `random` (uniform) or
+   `capability` (probability proportional to capability, Baron–Ferejohn) — and its position on
+   every open issue becomes the text on the table; if no issue has closed for `stall_steps`
+   steps, the mediator instead drafts the capability-and-salience-weighted mean of the
+   signatories' positions;
+3. observers endorse the texts they would accept; a text endorsed by observers holding a share
+   S of the table's capability speeds each signatory's concession on it, as if time ran
+   (1 + observer_support * S) times faster;
+4. every signatory answers each open issue; an issue all signatories accept is agreed at that
+   text, and the others go on;
+5. each party reviews the open texts and may walk out, which ends the talks on them.
+The talks end when every issue is closed, a party walks out, or the deadline `max_steps` passes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim import streams
+from sim.errors import UserError
+from sim.protocols.base import Protocol
+
+if TYPE_CHECKING:
+    from sim.model import NegotiationModel
+
+RECOGNITION = ("rotate", "random", "capability")
+RECOGNITION_DRAW = 1
+"""The purpose number of the random stream that recognises proposers."""
+
+
+class AlternatingOffers(Protocol):
+    """Signatories take turns proposing texts; each issue closes when all of them accept it."""
+
+    name = "alternating"
+
+    def __init__(
+        self,
+        max_steps: int = 40,
+        recognition: str = "capability",
+        stall_steps: int = 6,
+        observer_support: float = 1.0,
+        **rest: Any,
+    ) -> None:
+        super().__init__(max_steps=max_steps, **rest)
+        if self.max_steps < 1:
+            raise UserError(f"protocol.max_steps is {max_steps}: give a whole number of steps, 1 or more")
+        if recognition not in RECOGNITION:
+            raise UserError(
+                f"protocol.recognition is '{recognition}': choose one of {', '.join(RECOGNITION)}"
+            )
+        if stall_steps < 1:
+            raise UserError(f"protocol.stall_steps is {stall_steps}: give 1 or more")
+        if observer_support < 0:
+            raise UserError(f"protocol.observer_support is {observer_support:g}: give 0 or more")
+        self.recognition = recognition
+        self.stall_steps = int(stall_steps)
+        self.observer_support = float(observer_support)
+
+    def setup(self, model: NegotiationModel) -> None:
+        self.signatories = list(model.guarantors)
+        self.signatory_rows = np.array([g.index for g in self.signatories])
+        capability = np.array([g.capability for g in self.signatories])
+        self.cumulative_share = np.cumsum(capability / capability.sum())
+        self.draft_weights = np.array([g.capability * g.salience for g in self.signatories])
+        present_capability = sum(actor.capability for actor in model.actors if actor.present)
+        self.support_share = {o.key: o.capability / present_capability for o in model.observers}
+        self.steps_without_agreement = np.zeros(model.n_replications, dtype=int)
+        taus = (np.arange(1, self.max_steps + 1) / self.max_steps)[:, None]
+        self.planned_positions = np.array(
+            [actor.demand(taus) if actor.present else np.full(taus.shape[:1] + actor.ideal.shape, np.nan)
+             for actor in model.actors]
+        )
+        """Each actor's position at every step: it depends on time alone, so it is worked out once."""
+
+    def recognise(self, model: NegotiationModel) -> np.ndarray:
+        """Which signatory proposes in each replication this step (an index into the signatories)."""
+        count = len(self.signatories)
+        if self.recognition == "rotate":
+            return np.full(model.n_replications, (model.steps - 1) % count)
+        draw = streams.uniform(model.seeds, model.steps, RECOGNITION_DRAW)
+        if self.recognition == "random":
+            return np.minimum((draw * count).astype(int), count - 1)
+        return np.minimum(np.searchsorted(self.cumulative_share, draw, side="right"), count - 1)
+
+    def step(self, model: NegotiationModel) -> None:
+        tau = model.tau
+        active = ~model.finished
+        model.positions = self.planned_positions[:, model.steps - 1]
+
+        speaker = self.recognise(model)
+        text = model.positions[self.signatory_rows][speaker]
+        model.proposer = self.signatory_rows[speaker]
+        mediating = np.zeros(model.n_replications, dtype=bool)
+        if model.mediator is not None:
+            mediating = active & (self.steps_without_agreement >= self.stall_steps)
+            if mediating.any():
+                draft = model.mediator.draft(model.positions[self.signatory_rows], self.draft_weights)
+                text = np.where(mediating[:, None], draft, text)
+                model.proposer = np.where(mediating, model.mediator.index, model.proposer)
+        model.text = np.where(model.open, text, model.text)
+
+        support = np.zeros_like(model.text)
+        for observer in model.observers:
+            support += self.support_share[observer.key] * observer.endorses(model.text, tau)
+        hastened = tau * (1.0 + self.observer_support * support)
+
+        model.accepting = np.stack(model.guarantors.map("accepts", model.text, hastened), axis=1)
+        agree = active[:, None] & model.open & model.accepting.all(axis=1)
+        model.close(agree)
+        progress = agree.any(axis=1) | mediating
+        self.steps_without_agreement = np.where(progress, 0, self.steps_without_agreement + 1)
+
+        for party in model.parties:
+            model.walk_out(party, party.review(model.text, model.open, ~model.finished))

@@ -1,0 +1,300 @@
+"""A negotiation's data: issues, actors and their preferences, as validated NumPy arrays.
+
+A `Scenario` is built from the composed Hydra configuration (`Scenario.from_config`) and is
+what the model reads. Every check that a user's input can fail lives here, so that a bad value
+ends the run before any output is written.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.errors import UserError
+
+ROLES = ("party", "guarantor", "observer", "mediator")
+"""Guarantors sign (they propose and must all accept); parties influence their patrons and may
+walk out; observers lend or withhold support; the mediator drafts compromise texts."""
+
+REQUIRED_ACTOR_FIELDS = ("name", "role", "ideal", "salience", "capability", "reservation")
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One issue: a position on [0, 1] whose ends are labelled in words."""
+
+    name: str
+    low: str
+    high: str
+    description: str = ""
+    scale: tuple[float, float] = (0.0, 1.0)
+    """The source's scale, for reporting a value back in the source's units."""
+    marks: Mapping[float, str] = field(default_factory=dict)
+    """Labelled points inside (0, 1), such as the status quo."""
+
+    def to_source(self, value: float) -> float:
+        lo, hi = self.scale
+        return lo + value * (hi - lo)
+
+    def describe(self, value: float) -> str:
+        """Say in words where `value` lies: the nearest labelled mark, or between two of them."""
+        points = sorted({0.0: self.low, 1.0: self.high, **self.marks}.items())
+        nearest, label = min(points, key=lambda item: abs(item[0] - value))
+        if abs(nearest - value) <= 0.05:
+            return label
+        below = max((p for p in points if p[0] < value), key=lambda p: p[0])
+        above = min((p for p in points if p[0] > value), key=lambda p: p[0])
+        return f"between '{below[1]}' and '{above[1]}'"
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the historical record says about one issue, to check an outcome against."""
+
+    agreed: bool
+    low: float | None = None
+    high: float | None = None
+    note: str = ""
+
+    def matches(self, agreed: bool, value: float | None) -> bool:
+        if agreed != self.agreed:
+            return False
+        if not agreed or value is None:
+            return True
+        lo = -math.inf if self.low is None else self.low
+        hi = math.inf if self.high is None else self.high
+        return lo <= value <= hi
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Actors (rows) and issues (columns) of one negotiation."""
+
+    name: str
+    title: str
+    issues: tuple[Issue, ...]
+    actors: tuple[str, ...]
+    display_names: tuple[str, ...]
+    roles: tuple[str, ...]
+    ideal: np.ndarray
+    """Ideal points, shape (actors, issues), on [0, 1]."""
+    salience: np.ndarray
+    """Saliences, shape (actors, issues), each row normalised to sum to 1 (or all zero)."""
+    capability: np.ndarray
+    reservation: np.ndarray
+    concession: np.ndarray
+    """Concession exponent beta of the aspiration curve: < 1 Boulware, > 1 Conceder."""
+    patience: np.ndarray
+    client: np.ndarray
+    """Index of the actor whose utility a patron weighs, or -1."""
+    patron_weight: np.ndarray
+    present: np.ndarray
+    utility_exponent: int = 1
+    record: Mapping[str, Record] = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def issue_names(self) -> tuple[str, ...]:
+        return tuple(issue.name for issue in self.issues)
+
+    @property
+    def n_actors(self) -> int:
+        return len(self.actors)
+
+    @property
+    def n_issues(self) -> int:
+        return len(self.issues)
+
+    @property
+    def veto(self) -> np.ndarray:
+        """The veto players: guarantors, who sign the texts."""
+        return np.array([role == "guarantor" for role in self.roles])
+
+    def index(self, actor: str) -> int:
+        return self.actors.index(actor)
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> Scenario:
+        """Validate a scenario configuration (a mapping, e.g. a resolved DictConfig)."""
+        return _build(cfg)
+
+
+def _number(value: Any, where: str, fix: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UserError(f"{where} is {value!r}, not a number: {fix}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise UserError(f"{where} is {value!r}, not a finite number: {fix}")
+    return number
+
+
+def _require(mapping: Mapping[str, Any], key: str, where: str, fix: str) -> Any:
+    if key not in mapping or mapping[key] is None or mapping[key] == "???":
+        raise UserError(f"{where} has no '{key}': {fix}")
+    return mapping[key]
+
+
+def _issue_values(
+    actor: str, kind: str, values: Mapping[str, Any], issues: list[str], lo: float, hi: float | None
+) -> list[float]:
+    unknown = [key for key in values if key not in issues]
+    if unknown:
+        raise UserError(
+            f"actor '{actor}' has a {kind} for unknown issue '{unknown[0]}': "
+            f"the issues are {', '.join(issues)}"
+        )
+    missing = [issue for issue in issues if issue not in values]
+    if missing:
+        raise UserError(
+            f"actor '{actor}' has no {kind} for issue '{missing[0]}': "
+            f"add scenario.actors.{actor}.{kind}.{missing[0]}"
+        )
+    out = []
+    for issue in issues:
+        where = f"scenario.actors.{actor}.{kind}.{issue}"
+        bound = f"between {lo:g} and {hi:g}" if hi is not None else f"at least {lo:g}"
+        number = _number(values[issue], where, f"give a number {bound}")
+        if number < lo or (hi is not None and number > hi):
+            raise UserError(f"{where} is {number:g}, outside the allowed range: give a number {bound}")
+        out.append(number)
+    return out
+
+
+def _build(cfg: Mapping[str, Any]) -> Scenario:
+    fix_file = "add it to the scenario file"
+    name = str(_require(cfg, "name", "the scenario", fix_file))
+    issues_cfg = _require(cfg, "issues", f"scenario '{name}'", fix_file)
+    actors_cfg = _require(cfg, "actors", f"scenario '{name}'", fix_file)
+    if not issues_cfg:
+        raise UserError(f"scenario '{name}' has no issues: list at least one under 'issues'")
+    if not actors_cfg:
+        raise UserError(f"scenario '{name}' has no actors: list at least one under 'actors'")
+
+    issues: list[Issue] = []
+    for key, spec in issues_cfg.items():
+        where = f"issue '{key}'"
+        scale = spec.get("scale") or (0.0, 1.0)
+        issues.append(
+            Issue(
+                name=str(key),
+                low=str(_require(spec, "low", where, "label the end at 0 in words")),
+                high=str(_require(spec, "high", where, "label the end at 1 in words")),
+                description=str(spec.get("description") or ""),
+                scale=(float(scale[0]), float(scale[1])),
+                marks={float(at): str(label) for at, label in (spec.get("marks") or {}).items()},
+            )
+        )
+    issue_names = [issue.name for issue in issues]
+    actor_names = [str(key) for key in actors_cfg]
+
+    rows: dict[str, list[Any]] = {
+        key: []
+        for key in (
+            "display", "role", "ideal", "salience", "capability", "reservation",
+            "concession", "patience", "client", "weight", "present",
+        )
+    }
+    for actor, spec in actors_cfg.items():
+        where = f"actor '{actor}'"
+        for key in REQUIRED_ACTOR_FIELDS:
+            _require(spec, key, where, f"add '{key}' to scenario.actors.{actor}")
+        role = str(spec["role"])
+        if role not in ROLES:
+            raise UserError(
+                f"scenario.actors.{actor}.role is '{role}': choose one of {', '.join(ROLES)}"
+            )
+        prefix = f"scenario.actors.{actor}"
+        ideal = _issue_values(actor, "ideal", spec["ideal"], issue_names, 0.0, 1.0)
+        salience = _issue_values(actor, "salience", spec["salience"], issue_names, 0.0, None)
+        capability = _number(spec["capability"], f"{prefix}.capability", "give a positive number")
+        if capability <= 0:
+            raise UserError(f"{prefix}.capability is {capability:g}: give a positive number")
+        reservation = _number(spec["reservation"], f"{prefix}.reservation", "give a number in [0, 1)")
+        if not 0.0 <= reservation < 1.0:
+            raise UserError(f"{prefix}.reservation is {reservation:g}: give a number in [0, 1)")
+        concession = _number(spec.get("concession", 1.0), f"{prefix}.concession", "give a positive number")
+        if concession <= 0:
+            raise UserError(f"{prefix}.concession is {concession:g}: give a positive number")
+        patience = spec.get("patience", 10)
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise UserError(f"{prefix}.patience is {patience!r}: give a whole number of steps, 1 or more")
+        client_name = spec.get("patron_of")
+        weight = _number(spec.get("patron_weight", 0.0), f"{prefix}.patron_weight", "give a number in [0, 1]")
+        if client_name is None:
+            client = -1
+            if weight != 0.0:
+                raise UserError(f"{prefix}.patron_weight is {weight:g} but patron_of is unset: name the client")
+        else:
+            if client_name not in actor_names:
+                raise UserError(
+                    f"{prefix}.patron_of is '{client_name}', not an actor: choose one of {', '.join(actor_names)}"
+                )
+            if client_name == actor:
+                raise UserError(f"{prefix}.patron_of names the actor itself: name another actor")
+            if not 0.0 <= weight <= 1.0:
+                raise UserError(f"{prefix}.patron_weight is {weight:g}: give a number in [0, 1]")
+            client = actor_names.index(client_name)
+        rows["display"].append(str(spec["name"]))
+        rows["role"].append(role)
+        rows["ideal"].append(ideal)
+        rows["salience"].append(salience)
+        rows["capability"].append(capability)
+        rows["reservation"].append(reservation)
+        rows["concession"].append(concession)
+        rows["patience"].append(patience)
+        rows["client"].append(client)
+        rows["weight"].append(weight)
+        rows["present"].append(bool(spec.get("present", True)))
+
+    salience = np.array(rows["salience"], dtype=float)
+    totals = salience.sum(axis=1, keepdims=True)
+    salience = np.divide(salience, totals, out=np.zeros_like(salience), where=totals > 0)
+
+    exponent = cfg.get("utility_exponent", 1)
+    if exponent not in (1, 2):
+        raise UserError(f"scenario.utility_exponent is {exponent!r}: choose 1 (linear) or 2 (quadratic)")
+
+    record: dict[str, Record] = {}
+    for issue, spec in (cfg.get("record") or {}).items():
+        if issue not in issue_names:
+            raise UserError(
+                f"scenario.record names unknown issue '{issue}': the issues are {', '.join(issue_names)}"
+            )
+        record[str(issue)] = Record(
+            agreed=bool(_require(spec, "agreed", f"scenario.record.{issue}", "say true or false")),
+            low=spec.get("low"),
+            high=spec.get("high"),
+            note=str(spec.get("note") or ""),
+        )
+
+    roles = tuple(rows["role"])
+    present = np.array(rows["present"], dtype=bool)
+    if not any(role == "guarantor" and here for role, here in zip(roles, present, strict=True)):
+        raise UserError(
+            f"scenario '{name}' has no guarantor present: give at least one actor role 'guarantor'"
+        )
+
+    return Scenario(
+        name=name,
+        title=str(cfg.get("title") or name),
+        issues=tuple(issues),
+        actors=tuple(actor_names),
+        display_names=tuple(rows["display"]),
+        roles=roles,
+        ideal=np.array(rows["ideal"], dtype=float),
+        salience=salience,
+        capability=np.array(rows["capability"], dtype=float),
+        reservation=np.array(rows["reservation"], dtype=float),
+        concession=np.array(rows["concession"], dtype=float),
+        patience=np.array(rows["patience"], dtype=int),
+        client=np.array(rows["client"], dtype=int),
+        patron_weight=np.array(rows["weight"], dtype=float),
+        present=present,
+        utility_exponent=int(exponent),
+        record=record,
+        source=str(cfg.get("source") or ""),
+    )
