@@ -130,9 +130,8 @@ def preflight(argv: Sequence[str]) -> None:
     """Compose and validate what the command line asks for; raise UserError on a mistake."""
     multirun = any(arg in ("-m", "--multirun") for arg in argv)
     overrides = [arg for arg in argv if not arg.startswith("-")]
-    user_overrides = [o for o in overrides if not o.lstrip("+~").startswith("hydra")]
     try:
-        jobs = _jobs(user_overrides, multirun)
+        jobs = _jobs(overrides, multirun)
     except HydraException as error:
         raise UserError(f"cannot read the overrides: {str(error).splitlines()[0]}") from error
     for job in jobs:

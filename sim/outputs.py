@@ -97,6 +97,7 @@ def trace_frame(model: NegotiationModel) -> pd.DataFrame:
     parts: list[pd.DataFrame] = []
 
     def add(quantity: str, mask: np.ndarray, actor: np.ndarray, issue: np.ndarray, value: np.ndarray) -> None:
+        mask = np.broadcast_to(mask, value.shape)
         where = np.nonzero(mask)
         parts.append(
             pd.DataFrame(

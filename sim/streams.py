@@ -21,10 +21,11 @@ def _mix(z: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-def uniform(seeds: np.ndarray, step: int, purpose: int) -> np.ndarray:
-    """One uniform number in [0, 1) per seed, for the given step and purpose."""
+def uniform(seeds: np.ndarray, step: int | np.ndarray, purpose: int) -> np.ndarray:
+    """One uniform number in [0, 1) per seed (and step, which broadcasts against the seeds)."""
     keys = np.asarray(seeds, dtype=np.uint64)
+    steps = np.asarray(step, dtype=np.uint64)
     with np.errstate(over="ignore"):
         z = _mix(keys * _GOLDEN + np.uint64(purpose))
-        z = _mix(z + np.uint64(step + 1) * _GOLDEN)
+        z = _mix(z + (steps + np.uint64(1)) * _GOLDEN)
     return (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))

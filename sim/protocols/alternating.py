@@ -77,6 +77,8 @@ class AlternatingOffers(Protocol):
         present_capability = sum(actor.capability for actor in model.actors if actor.present)
         self.support_share = {o.key: o.capability / present_capability for o in model.observers}
         self.steps_without_agreement = np.zeros(model.n_replications, dtype=int)
+        steps = np.arange(1, self.max_steps + 1)
+        self.recognition_draws = streams.uniform(model.seeds[None, :], steps[:, None], RECOGNITION_DRAW)
         taus = (np.arange(1, self.max_steps + 1) / self.max_steps)[:, None]
         self.planned_positions = np.array(
             [actor.demand(taus) if actor.present else np.full(taus.shape[:1] + actor.ideal.shape, np.nan)
@@ -89,7 +91,7 @@ class AlternatingOffers(Protocol):
         count = len(self.signatories)
         if self.recognition == "rotate":
             return np.full(model.n_replications, (model.steps - 1) % count)
-        draw = streams.uniform(model.seeds, model.steps, RECOGNITION_DRAW)
+        draw = self.recognition_draws[model.steps - 1]
         if self.recognition == "random":
             return np.minimum((draw * count).astype(int), count - 1)
         return np.minimum(np.searchsorted(self.cumulative_share, draw, side="right"), count - 1)

@@ -1,0 +1,81 @@
+"""Benchmark one astana7 negotiation: in-process, and the whole command line with its plots.
+
+    python benchmarks/single_run.py [--runs 200] [--cli-runs 7]
+
+Prints medians (and quartiles) with the machine they were measured on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sim.cli import _compose, build
+from sim.config import register_configs
+from sim.model import NegotiationModel
+from sim.outputs import summarize, trace_frame
+
+
+def machine() -> str:
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def quartiles(samples: list[float]) -> str:
+    q1, median, q3 = np.percentile(samples, [25, 50, 75])
+    return f"median {median:.2f} (quartiles {q1:.2f}-{q3:.2f})"
+
+
+def in_process(runs: int) -> list[float]:
+    """Milliseconds per negotiation: build the model, run it with its trace, summarise it."""
+    register_configs()
+    scenario, _ = build(_compose(["+scenario=astana7"]))
+    cfg = _compose(["+scenario=astana7"])
+    times = []
+    for seed in range(runs):
+        _, protocol = build(cfg)
+        start = time.perf_counter()
+        model = NegotiationModel(scenario, protocol, seeds=[seed], record_trace=True).run()
+        summarize(model)
+        trace_frame(model)
+        times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def command_line(runs: int) -> list[float]:
+    """Seconds of wall time for `python -m sim +scenario=astana7`, plots included."""
+    times = []
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "sim", "+scenario=astana7", "quiet=true"], cwd=folder,
+                           check=True, capture_output=True)
+            times.append(time.perf_counter() - start)
+        assert len(list((Path(folder) / "results" / "astana7").iterdir())) == runs
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--cli-runs", type=int, default=7)
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    single = in_process(args.runs)
+    print(f"one astana7 negotiation in-process (with trace): {quartiles(single)} ms over {args.runs} runs "
+          f"(target <= 20 ms): {'ok' if statistics.median(single) <= 20 else 'MISSED'}")
+    whole = command_line(args.cli_runs)
+    print(f"python -m sim +scenario=astana7, plots included: {quartiles(whole)} s over {args.cli_runs} runs "
+          f"(target <= 3 s): {'ok' if statistics.median(whole) <= 3 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
