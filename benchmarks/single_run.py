@@ -22,7 +22,8 @@ import numpy as np
 from sim.cli import _compose, build
 from sim.config import register_configs
 from sim.model import NegotiationModel
-from sim.outputs import summarize, trace_frame
+from sim.protocols import make_protocol
+from sim.outputs import Outcome, summarize, trace_frame
 
 
 def machine() -> str:
@@ -37,14 +38,12 @@ def quartiles(samples: list[float]) -> str:
 def in_process(runs: int) -> list[float]:
     """Milliseconds per negotiation: build the model, run it with its trace, summarise it."""
     register_configs()
-    scenario, _ = build(_compose(["+scenario=astana7"]))
-    cfg = _compose(["+scenario=astana7"])
+    scenario, protocol_cfg = build(_compose(["+scenario=astana7"]))
     times = []
     for seed in range(runs):
-        _, protocol = build(cfg)
         start = time.perf_counter()
-        model = NegotiationModel(scenario, protocol, seeds=[seed], record_trace=True).run()
-        summarize(model)
+        model = NegotiationModel(scenario, make_protocol(protocol_cfg), seeds=[seed], record_trace=True).run()
+        summarize(Outcome.of(model))
         trace_frame(model)
         times.append((time.perf_counter() - start) * 1e3)
     return times

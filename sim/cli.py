@@ -19,6 +19,7 @@ import hydra
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.types import RunMode
 from hydra.errors import HydraException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -74,6 +75,10 @@ def explain(error: BaseException, overrides: Sequence[str]) -> str:
         name = (error.missing_cfg_file or "").split("/")[-1]
         if group in ("scenario", "protocol", "experiment"):
             return f"unknown {group} '{name}': choose one of {', '.join(available(group))}"
+        if (error.missing_cfg_file or "").startswith("hydra/launcher/"):
+            extra = {"joblib": "parallel", "submitit_local": "cluster", "submitit_slurm": "cluster"}.get(name)
+            fix = f"pip install 'astana-sim[{extra}]'" if extra else "choose basic, joblib, submitit_local or submitit_slurm"
+            return f"launcher '{name}' is not installed: {fix}"
         return str(error).splitlines()[0]
     cause: BaseException = error
     while cause.__cause__ is not None:
@@ -91,8 +96,11 @@ def explain(error: BaseException, overrides: Sequence[str]) -> str:
     return f"{key + ': ' if key else ''}{message}"
 
 
-def build(cfg: DictConfig) -> tuple[Any, Any]:
-    """The scenario and protocol a composed configuration describes (raises UserError)."""
+def build(cfg: DictConfig) -> tuple[Any, dict[str, Any]]:
+    """The scenario and protocol configuration a composed configuration describes (raises UserError).
+
+    The protocol is built once here to check its parameters; each run builds its own.
+    """
     from sim.protocols import make_protocol
     from sim.scenario import Scenario
 
@@ -103,17 +111,29 @@ def build(cfg: DictConfig) -> tuple[Any, Any]:
         protocol_cfg = OmegaConf.to_container(cfg.protocol, resolve=True, throw_on_missing=True)
     except OmegaConfBaseException as error:
         raise UserError(explain(error, [])) from error
-    for key in ("seed",):
-        if not isinstance(cfg.get(key), int) or cfg.get(key) < 0:
-            raise UserError(f"{key} is {cfg.get(key)!r}: give a whole number, 0 or more")
-    return Scenario.from_config(scenario_cfg), make_protocol(protocol_cfg)
+    if cfg.seed < 0:
+        raise UserError(f"seed is {cfg.seed}: give a whole number, 0 or more")
+    if cfg.replications < 1:
+        raise UserError(f"replications is {cfg.replications}: give a whole number, 1 or more")
+    scenario = Scenario.from_config(scenario_cfg)
+    make_protocol(protocol_cfg)
+    return scenario, protocol_cfg
 
 
 def _jobs(overrides: list[str], multirun: bool) -> list[list[str]]:
-    """The override lists to check: one per distinct value of each swept key."""
+    """The override lists to check: one per distinct value of each swept key (including an
+    experiment's `hydra.sweeper.params`)."""
     if not multirun:
         return [overrides]
-    parsed = OverridesParser.create().parse_overrides(overrides)
+    parser = OverridesParser.create()
+    first_values = [
+        f"{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}" if o.is_sweep_override() else o.input_line
+        for o in parser.parse_overrides(overrides)
+    ]
+    with initialize_config_dir(str(config_dir()), version_base="1.3"):
+        params = compose("config", overrides=first_values, return_hydra_config=True).hydra.sweeper.get("params")
+    swept_in_config = [f"{key}={value}" for key, value in (params or {}).items()]
+    parsed = parser.parse_overrides(swept_in_config + overrides)
     base = [f"{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}" if o.is_sweep_override()
             else o.input_line for o in parsed]
     jobs = [base]
@@ -132,8 +152,8 @@ def preflight(argv: Sequence[str]) -> None:
     overrides = [arg for arg in argv if not arg.startswith("-")]
     try:
         jobs = _jobs(overrides, multirun)
-    except HydraException as error:
-        raise UserError(f"cannot read the overrides: {str(error).splitlines()[0]}") from error
+    except (HydraException, OmegaConfBaseException) as error:
+        raise UserError(explain(error, overrides)) from error
     for job in jobs:
         try:
             cfg = _compose(job)
@@ -146,9 +166,13 @@ def run_job(cfg: DictConfig) -> dict[str, Any]:
     """Hydra's task: run the configured negotiation and write its folder."""
     from sim.run import run_and_write
 
-    output_dir = Path(HydraConfig.get().runtime.output_dir)
+    hydra_cfg = HydraConfig.get()
+    output_dir = Path(hydra_cfg.runtime.output_dir)
+    job_line = None
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        job_line = f"[job {hydra_cfg.job.num}] {' '.join(hydra_cfg.overrides.task)}"
     try:
-        return run_and_write(cfg, output_dir)
+        return run_and_write(cfg, output_dir, job_line)
     except UserError as error:
         if output_dir.is_dir() and not (output_dir / "summary.json").exists():
             shutil.rmtree(output_dir, ignore_errors=True)

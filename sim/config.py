@@ -83,6 +83,8 @@ class Config:
     scenario: Any = None
     protocol: Any = MISSING
     seed: int = 0
+    replications: int = 1
+    trace: bool = False
     plots: bool = True
     results: str = "results"
     quiet: bool = False

@@ -7,6 +7,7 @@ replication with seed s gives the same numbers whether it runs alone or in a bat
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from sim.protocols.base import Protocol
 
 NOT_YET = -1
+
+logging.getLogger("MESA").setLevel(logging.WARNING)
+"""Mesa logs every step at INFO; under Hydra's logging that would flood the console."""
 
 
 class NegotiationModel(mesa.Model):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,42 +16,63 @@ import numpy as np
 import pandas as pd
 
 from sim.model import NOT_YET, NegotiationModel
+from sim.scenario import Scenario
 
 TRACE_COLUMNS = ["step", "actor", "issue", "quantity", "value"]
 ACTOR_LEVEL = "all"
 """The issue column's value for quantities that belong to an actor, not an issue."""
 
 
-def _maybe(value: float | int, missing: bool) -> float | int | None:
-    return None if missing else value
+@dataclass
+class Outcome:
+    """How each replication ended, one row each: what summaries and tables are made from."""
+
+    scenario: Scenario
+    protocol: str
+    seeds: np.ndarray
+    agreed: np.ndarray
+    value: np.ndarray
+    agreed_step: np.ndarray
+    utilities: np.ndarray
+    walked_out_step: np.ndarray
+    end_step: np.ndarray
+
+    @classmethod
+    def of(cls, model: NegotiationModel) -> Outcome:
+        return cls(
+            model.negotiation, model.protocol.name, model.seeds, model.agreed, model.agreed_value,
+            model.agreed_step, model.final_utilities(), model.walked_out_step, model.end_step,
+        )
+
+    def __len__(self) -> int:
+        return len(self.seeds)
 
 
-def summarize(model: NegotiationModel, replication: int = 0) -> dict[str, Any]:
+def summarize(outcome: Outcome, replication: int = 0) -> dict[str, Any]:
     """The outcome of one replication as the `summary.json` contract describes it."""
-    talks = model.negotiation
+    talks = outcome.scenario
     r = replication
     issues: dict[str, Any] = {}
     for k, issue in enumerate(talks.issues):
-        agreed = bool(model.agreed[r, k])
-        value = float(model.agreed_value[r, k]) if agreed else None
+        agreed = bool(outcome.agreed[r, k])
+        value = float(outcome.value[r, k]) if agreed else None
         issues[issue.name] = {
             "agreed": agreed,
             "value": value,
-            "step": int(model.agreed_step[r, k]) if agreed else None,
+            "step": int(outcome.agreed_step[r, k]) if agreed else None,
             "meaning": issue.describe(value) if value is not None else "no agreement",
         }
         if issue.scale != (0.0, 1.0):
             issues[issue.name]["value_on_source_scale"] = None if value is None else issue.to_source(value)
-    utilities = model.final_utilities()[r]
-    walked = model.walked_out_step[r]
+    walked = outcome.walked_out_step[r]
     summary: dict[str, Any] = {
         "scenario": talks.name,
         "title": talks.title,
-        "protocol": model.protocol.name,
-        "seed": int(model.seeds[r]),
-        "steps": int(model.end_step[r]),
+        "protocol": outcome.protocol,
+        "seed": int(outcome.seeds[r]),
+        "steps": int(outcome.end_step[r]),
         "issues": issues,
-        "utilities": {actor: float(u) for actor, u in zip(talks.actors, utilities, strict=True)},
+        "utilities": {actor: float(u) for actor, u in zip(talks.actors, outcome.utilities[r], strict=True)},
         "walked_out": [actor for actor, step in zip(talks.actors, walked, strict=True) if step != NOT_YET],
         "walked_out_step": {
             actor: int(step) for actor, step in zip(talks.actors, walked, strict=True) if step != NOT_YET

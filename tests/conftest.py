@@ -10,6 +10,7 @@ import pytest
 from sim.cli import _compose, build
 from sim.config import register_configs
 from sim.model import NegotiationModel
+from sim.protocols import make_protocol
 
 register_configs()
 
@@ -22,8 +23,8 @@ def make_model(
     *overrides: str, scenario: str = "astana7", seeds: Sequence[int] | int = 0, trace: bool = False
 ) -> NegotiationModel:
     """A model of `scenario` with the given overrides (Hydra syntax), not yet run."""
-    talks, protocol = build(compose(f"+scenario={scenario}", *overrides))
-    return NegotiationModel(talks, protocol, seeds=np.atleast_1d(seeds), record_trace=trace)
+    talks, protocol_cfg = build(compose(f"+scenario={scenario}", *overrides))
+    return NegotiationModel(talks, make_protocol(protocol_cfg), seeds=np.atleast_1d(seeds), record_trace=trace)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from conftest import make_model
 
 from sim.agents import sublevel_interval
-from sim.outputs import summarize, trace_frame
+from sim.outputs import Outcome, summarize, trace_frame
 
 ISSUES = ("zones", "detainees", "demining")
 
@@ -56,7 +56,7 @@ def test_agreed_text_gives_every_veto_player_at_least_its_reservation():
 def test_an_issue_closes_only_when_every_guarantor_accepts(astana_run):
     trace = trace_frame(astana_run)
     accepts = trace[trace.quantity == "accept"]
-    summary = summarize(astana_run)
+    summary = summarize(Outcome.of(astana_run))
     for issue, outcome in summary["issues"].items():
         at_issue = accepts[accepts.issue == issue]
         for step, rows in at_issue.groupby("step"):
@@ -68,7 +68,7 @@ def test_same_seed_same_numbers_and_batch_equals_single_runs():
     batch = make_model(seeds=range(10)).run()
     for seed in (0, 3, 9):
         single = make_model(seeds=seed).run()
-        assert summarize(single) == summarize(batch, seed)
+        assert summarize(Outcome.of(single)) == summarize(Outcome.of(batch), seed)
     again = make_model(seeds=range(10)).run()
     np.testing.assert_array_equal(again.agreed_value, batch.agreed_value)
 
@@ -99,7 +99,7 @@ def test_a_party_walks_out_of_texts_below_its_reservation_and_ends_the_talks():
     model = make_model(
         "scenario.actors.opposition.reservation=0.95", "scenario.actors.opposition.patience=2", trace=True
     ).run()
-    summary = summarize(model)
+    summary = summarize(Outcome.of(model))
     assert summary["walked_out"] == ["opposition"]
     assert summary["walked_out_step"]["opposition"] == 2
     assert summary["steps"] == 2

@@ -1,0 +1,169 @@
+"""Plots of many negotiations: a batch of replications, and a parameter sweep."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+DPI = 120
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    FigureCanvasAgg(figure)
+    figure.savefig(path, dpi=DPI, bbox_inches="tight")
+    return path
+
+
+def _spread(centre: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Error-bar lengths below and above `centre` for intervals `bounds` (rows of low, high)."""
+    return np.maximum(0.0, np.stack([centre - bounds[:, 0], bounds[:, 1] - centre]))
+
+
+def _short(label: str, width: int = 28) -> str:
+    return textwrap.shorten(label, width=width, placeholder="…")
+
+
+def write_batch_plots(run_dir: Path, summary: dict[str, Any], batch: Any) -> list[Path]:
+    """`agreement.png` (probabilities with 95% intervals), `values.png` (agreed values), `utilities.png`."""
+    issues = list(summary["issues"])
+    title = f"{summary['title']}: {summary['replications']} replications, protocol {summary['protocol']}"
+
+    figure = Figure(figsize=(1.6 + 1.2 * len(issues), 4))
+    axes = figure.add_subplot()
+    p = np.array([summary["issues"][i]["agreement_probability"] for i in issues])
+    intervals = np.array([summary["issues"][i]["interval"] for i in issues])
+    x = np.arange(len(issues))
+    axes.bar(x, p, color="tab:blue", alpha=0.75)
+    axes.errorbar(x, p, yerr=_spread(p, intervals), fmt="none", ecolor="black", capsize=6)
+    for xi, pi in zip(x, p, strict=True):
+        axes.annotate(f"{pi:.2f}", (xi, min(pi + 0.04, 1.02)), ha="center", fontsize=9)
+    axes.set_xticks(x, issues, rotation=30 if len(issues) > 6 else 0, ha="right" if len(issues) > 6 else "center")
+    axes.set_ylim(0, 1.1)
+    axes.set_ylabel("probability of agreement (95% interval)")
+    axes.set_title(textwrap.fill(title, 60), fontsize=10)
+    paths = [_save(figure, run_dir / "agreement.png")]
+
+    columns = min(3, len(issues))
+    rows = int(np.ceil(len(issues) / columns))
+    figure = Figure(figsize=(4.2 * columns, 3.2 * rows + 0.6))
+    meta = summary.get("issues_meta", {})
+    for k, issue in enumerate(issues):
+        axes = figure.add_subplot(rows, columns, k + 1)
+        values = batch.value[batch.agreed[:, k], k]
+        if values.size:
+            axes.hist(values, bins=np.linspace(0, 1, 41), color="tab:green", alpha=0.8)
+            median = float(np.median(values))
+            axes.axvline(median, color="black", linestyle="--", label=f"median {median:.3f}")
+            axes.legend(fontsize=8, loc="upper left")
+        else:
+            axes.text(0.5, 0.5, "never agreed", ha="center", va="center", transform=axes.transAxes)
+        axes.set_xlim(0, 1)
+        axes.set_title(f"{issue}: agreed in {values.size} of {len(batch)}", fontsize=10)
+        axes.set_ylabel("replications")
+        ends = meta.get(issue, batch.scenario.issues[k].__dict__)
+        axes.set_xlabel(f"0 = {_short(ends['low'])}\n1 = {_short(ends['high'])}", fontsize=8)
+    figure.suptitle(textwrap.fill(f"Agreed values — {title}", 90), fontsize=10)
+    figure.tight_layout()
+    paths.append(_save(figure, run_dir / "values.png"))
+
+    actors = list(summary["utilities"])
+    figure = Figure(figsize=(max(5, 0.8 * len(actors) + 2), 4))
+    axes = figure.add_subplot()
+    means = np.array([summary["utilities"][a] for a in actors])
+    bounds = np.array([summary["utility_intervals"][a] for a in actors])
+    x = np.arange(len(actors))
+    axes.bar(x, means, color="tab:purple", alpha=0.7, label="mean utility (95% interval)")
+    axes.errorbar(x, means, yerr=_spread(means, bounds), fmt="none", ecolor="black", capsize=4)
+    reservation = [batch.scenario.reservation[batch.scenario.actors.index(a)] for a in actors]
+    axes.scatter(x, reservation, marker="_", s=400, color="red", label="reservation", zorder=3)
+    axes.set_xticks(x, actors, rotation=45 if len(actors) > 6 else 0, ha="right" if len(actors) > 6 else "center")
+    axes.set_ylim(0, 1.05)
+    axes.set_ylabel("utility of the outcome")
+    axes.set_title(textwrap.fill(title, 70), fontsize=10)
+    axes.legend(fontsize=8, loc="lower right")
+    paths.append(_save(figure, run_dir / "utilities.png"))
+    return paths
+
+
+def write_sweep_plots(sweep_dir: Path, table: pd.DataFrame, swept: list[str]) -> list[Path]:
+    """Each metric against each swept parameter with 95% intervals; a heatmap when two are swept."""
+    issues = [c.removesuffix(".agreement_probability") for c in table.columns if c.endswith(".agreement_probability")]
+    actors = [c.removesuffix(".utility") for c in table.columns if c.endswith(".utility")]
+    paths = []
+    for parameter in swept:
+        others = [p for p in swept if p != parameter]
+        groups = table.groupby(others, dropna=False) if others else [((), table)]
+        figure = Figure(figsize=(15, 13))
+        panels = figure.subplots(4, 1)
+        palette = [f"C{i % 10}" for i in range(max(len(issues), len(actors)))]
+        for number, (key, group) in enumerate(groups):
+            group = group.sort_values(parameter)
+            style = ("-", "--", ":", "-.")[number % 4]
+            x = _numeric(group[parameter])
+            suffix = "" if not others else " (" + ", ".join(
+                f"{o.split('.')[-1]}={v}" for o, v in zip(others, np.atleast_1d(key), strict=True)) + ")"
+            for k, issue in enumerate(issues):
+                p = group[f"{issue}.agreement_probability"].to_numpy(float)
+                line = panels[0].plot(x, p, marker="o", color=palette[k], linestyle=style, label=f"{issue}{suffix}")[0]
+                panels[0].fill_between(x, group[f"{issue}.interval_low"].to_numpy(float),
+                                       group[f"{issue}.interval_high"].to_numpy(float),
+                                       color=line.get_color(), alpha=0.15)
+                panels[1].plot(x, group[f"{issue}.value_mean"].to_numpy(float), marker="o",
+                               color=line.get_color(), linestyle=style, label=f"{issue}{suffix}")
+                panels[3].plot(x, group[f"{issue}.step_mean"].to_numpy(float), marker="o",
+                               color=line.get_color(), linestyle=style, label=f"{issue}{suffix}")
+            for k, actor in enumerate(actors):
+                mean = group[f"{actor}.utility"].to_numpy(float)
+                line = panels[2].plot(x, mean, marker=".", color=palette[k], linestyle=style,
+                                      label=f"{actor}{suffix}")[0]
+                panels[2].fill_between(x, group[f"{actor}.utility_low"].to_numpy(float),
+                                       group[f"{actor}.utility_high"].to_numpy(float),
+                                       color=line.get_color(), alpha=0.1)
+        labels = ("probability of agreement (95% interval)", "mean agreed value", "mean utility (95% interval)",
+                  "mean step of agreement")
+        for axes, label in zip(panels, labels, strict=True):
+            axes.set_xlabel(parameter, fontsize=8)
+            axes.set_ylabel(label)
+            if axes is not panels[3]:
+                axes.set_ylim(-0.02, 1.05)
+            axes.grid(alpha=0.3)
+            axes.legend(fontsize=7, ncol=1 + (len(axes.get_lines()) > 8), loc="center left", bbox_to_anchor=(1.0, 0.5))
+        figure.suptitle(f"Sweep over {parameter}", fontsize=11)
+        figure.tight_layout()
+        paths.append(_save(figure, sweep_dir / f"sweep_{parameter.replace('/', '_')}.png"))
+    if len(swept) == 2:
+        paths.append(_heatmap(sweep_dir, table, swept, issues))
+    return paths
+
+
+def _numeric(column: pd.Series) -> np.ndarray:
+    converted = pd.to_numeric(column, errors="coerce")
+    if converted.notna().all():
+        return converted.to_numpy(float)
+    return np.arange(len(column))
+
+
+def _heatmap(sweep_dir: Path, table: pd.DataFrame, swept: list[str], issues: list[str]) -> Path:
+    rows_key, columns_key = swept
+    figure = Figure(figsize=(4.6 * len(issues), 4.2))
+    for k, issue in enumerate(issues):
+        axes = figure.add_subplot(1, len(issues), k + 1)
+        grid = table.pivot_table(index=rows_key, columns=columns_key, values=f"{issue}.agreement_probability")
+        image = axes.imshow(grid.to_numpy(float), vmin=0, vmax=1, cmap="viridis", origin="lower", aspect="auto")
+        axes.set_xticks(range(grid.shape[1]), [str(c) for c in grid.columns], fontsize=8)
+        axes.set_yticks(range(grid.shape[0]), [str(r) for r in grid.index], fontsize=8)
+        for (i, j), p in np.ndenumerate(grid.to_numpy(float)):
+            axes.text(j, i, f"{p:.2f}", ha="center", va="center", fontsize=7,
+                      color="white" if p < 0.5 else "black")
+        axes.set_xlabel(columns_key, fontsize=8)
+        axes.set_ylabel(rows_key, fontsize=8)
+        axes.set_title(f"P(agreement on {issue})", fontsize=10)
+        figure.colorbar(image, ax=axes, fraction=0.046)
+    figure.tight_layout()
+    return _save(figure, sweep_dir / "heatmap.png")

@@ -1,0 +1,84 @@
+"""Sweeps: the aggregate table and plots, an interrupted sweep, and the launchers."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.sweep import main as aggregate_main
+
+
+def sweep(tmp_path: Path, *args: str) -> Path:
+    result = subprocess.run(
+        [sys.executable, "-m", "sim", "-m", "+scenario=astana7", "replications=30", *args],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    folders = list((tmp_path / "results" / "sweeps").iterdir())
+    assert len(folders) == 1
+    return folders[0]
+
+
+def test_sweep_writes_one_folder_per_job_a_table_and_plots(tmp_path):
+    folder = sweep(tmp_path, "scenario.actors.turkey.salience.detainees=0.1,0.9", "scenario.actors.iran.reservation=0.3,0.5")
+    table = pd.read_csv(folder / "sweep.csv")
+    assert len(table) == 4
+    assert {"scenario.actors.turkey.salience.detainees", "scenario.actors.iran.reservation",
+            "detainees.agreement_probability", "detainees.interval_low", "russia.utility"} <= set(table.columns)
+    low_salience = table[table["scenario.actors.turkey.salience.detainees"] == 0.1]
+    high_salience = table[table["scenario.actors.turkey.salience.detainees"] == 0.9]
+    assert low_salience["detainees.agreement_probability"].min() > high_salience["detainees.agreement_probability"].max()
+    for job in range(4):
+        assert (folder / str(job) / "summary.json").is_file()
+    assert (folder / "heatmap.png").is_file()
+    assert (folder / "sweep_scenario.actors.iran.reservation.png").is_file()
+
+
+def test_an_interrupted_sweep_aggregates_what_finished_and_names_the_rest(tmp_path, capsys):
+    folder = sweep(tmp_path, "scenario.actors.turkey.salience.detainees=0.1,0.5,0.9", "plots=false")
+    before = (folder / "1" / "summary.json").read_bytes()
+    shutil.rmtree(folder / "2")
+    (folder / "0" / "summary.json").unlink()
+    (folder / "sweep.csv").unlink()
+    aggregate_main([str(folder), "--no-plots"])
+    printed = capsys.readouterr().out
+    assert "2 jobs missing" in printed
+    assert "job 0 (scenario.actors.turkey.salience.detainees=0.1" in printed
+    assert "job 2 (scenario.actors.turkey.salience.detainees=0.9" in printed
+    assert len(pd.read_csv(folder / "sweep.csv")) == 1
+    assert (folder / "1" / "summary.json").read_bytes() == before
+
+
+def test_aggregating_a_folder_that_is_not_a_sweep_fails_with_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        aggregate_main([str(tmp_path)])
+    assert exit_.value.code == 2
+    assert "has no multirun.yaml" in capsys.readouterr().err
+
+
+LAUNCHERS = [
+    ("joblib", "hydra_plugins.hydra_joblib_launcher"),
+    ("submitit_local", "hydra_plugins.hydra_submitit_launcher"),
+]
+
+
+@pytest.mark.slow
+def test_the_same_sweep_gives_identical_numbers_under_every_launcher(tmp_path):
+    values = "scenario.actors.turkey.salience.detainees=0.25,0.3"
+    tables = {}
+    for launcher, module in [("basic", None), *LAUNCHERS]:
+        if module is not None and importlib.util.find_spec(module) is None:
+            pytest.skip(f"{launcher} launcher not installed: pip install -e '.[parallel,cluster]'")
+        where = tmp_path / launcher
+        where.mkdir()
+        folder = sweep(where, values, "protocol.recognition=random", "plots=false",
+                       *([] if launcher == "basic" else [f"hydra/launcher={launcher}"]))
+        tables[launcher] = pd.read_csv(folder / "sweep.csv").drop(columns=["job"])
+    for launcher in ("joblib", "submitit_local"):
+        pd.testing.assert_frame_equal(tables["basic"], tables[launcher])
