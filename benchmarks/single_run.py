@@ -22,12 +22,12 @@ import numpy as np
 from sim.cli import _compose, build
 from sim.config import register_configs
 from sim.model import NegotiationModel
-from sim.protocols import make_protocol
 from sim.outputs import Outcome, summarize, trace_frame
+from sim.protocols import make_protocol
 
 
 def machine() -> str:
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def quartiles(samples: list[float]) -> str:
@@ -55,8 +55,12 @@ def command_line(runs: int) -> list[float]:
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(runs):
             start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "sim", "+scenario=astana7", "quiet=true"], cwd=folder,
-                           check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "sim", "+scenario=astana7", "quiet=true"],
+                cwd=folder,
+                check=True,
+                capture_output=True,
+            )
             times.append(time.perf_counter() - start)
         assert len(list((Path(folder) / "results" / "astana7").iterdir())) == runs
     return times
@@ -69,11 +73,15 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {machine()}")
     single = in_process(args.runs)
-    print(f"one astana7 negotiation in-process (with trace): {quartiles(single)} ms over {args.runs} runs "
-          f"(target <= 20 ms): {'ok' if statistics.median(single) <= 20 else 'MISSED'}")
+    print(
+        f"one astana7 negotiation in-process (with trace): {quartiles(single)} ms over {args.runs} runs "
+        f"(target <= 20 ms): {'ok' if statistics.median(single) <= 20 else 'MISSED'}"
+    )
     whole = command_line(args.cli_runs)
-    print(f"python -m sim +scenario=astana7, plots included: {quartiles(whole)} s over {args.cli_runs} runs "
-          f"(target <= 3 s): {'ok' if statistics.median(whole) <= 3 else 'MISSED'}")
+    print(
+        f"python -m sim +scenario=astana7, plots included: {quartiles(whole)} s over {args.cli_runs} runs "
+        f"(target <= 3 s): {'ok' if statistics.median(whole) <= 3 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

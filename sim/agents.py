@@ -148,8 +148,12 @@ class Actor(mesa.Agent):
             client, weight = self.client, self.patron_weight
             budget = (1 - weight) * self.disagreement_cost + weight * client.disagreement_cost
             eff_low, eff_high = sublevel_interval(
-                self.ideal, (1 - weight) * self.salience, client.ideal, weight * client.salience,
-                phi * budget, self.exponent,
+                self.ideal,
+                (1 - weight) * self.salience,
+                client.ideal,
+                weight * client.salience,
+                phi * budget,
+                self.exponent,
             )
             both = np.maximum(low, eff_low) <= np.minimum(high, eff_high)
             low = np.where(both, np.maximum(low, eff_low), low)
@@ -217,6 +221,4 @@ class Mediator(Observer):
         return np.where(total > 0, mean, positions.mean(axis=0))
 
 
-ROLE_CLASSES: dict[str, type[Actor]] = {
-    cls.role: cls for cls in (Guarantor, Party, Observer, Mediator)
-}
+ROLE_CLASSES: dict[str, type[Actor]] = {cls.role: cls for cls in (Guarantor, Party, Observer, Mediator)}

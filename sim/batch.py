@@ -89,7 +89,15 @@ def run_batch(
     if bar is not None:
         bar.close()
     return BatchOutcome(
-        scenario, protocol_name, seeds, agreed, value, agreed_step, utilities, walked, end_step,
+        scenario,
+        protocol_name,
+        seeds,
+        agreed,
+        value,
+        agreed_step,
+        utilities,
+        walked,
+        end_step,
         pd.concat(traces, ignore_index=True) if traces else None,
     )
 
@@ -142,8 +150,10 @@ def summarize_batch(batch: BatchOutcome, base_seed: int) -> dict[str, Any]:
             "value": {
                 "mean": _nullable(values.mean()) if values.size else None,
                 "sd": _nullable(values.std(ddof=1)) if values.size > 1 else None,
-                **{name: _nullable(q) for name, q in zip(("q05", "q25", "median", "q75", "q95"), quantiles,
-                                                        strict=True)},
+                **{
+                    name: _nullable(q)
+                    for name, q in zip(("q05", "q25", "median", "q75", "q95"), quantiles, strict=True)
+                },
             },
             "meaning_of_median": issue.describe(float(quantiles[2])) if values.size else "no agreement",
             "step_mean": _nullable(batch.agreed_step[batch.agreed[:, k], k].mean()) if values.size else None,
@@ -165,7 +175,9 @@ def summarize_batch(batch: BatchOutcome, base_seed: int) -> dict[str, Any]:
         "utilities": {actor: u["mean"] for actor, u in utilities.items()},
         "utility_intervals": {actor: u["interval"] for actor, u in utilities.items()},
         "walk_out_probability": {
-            actor: float(walked[:, i].mean()) for i, actor in enumerate(talks.actors) if talks.roles[i] == "party"
+            actor: float(walked[:, i].mean())
+            for i, actor in enumerate(talks.actors)
+            if talks.roles[i] == "party"
         },
     }
     if talks.record:
@@ -173,22 +185,33 @@ def summarize_batch(batch: BatchOutcome, base_seed: int) -> dict[str, Any]:
         for k, issue in enumerate(talks.issue_names):
             if issue in talks.record:
                 record = talks.record[issue]
-                matches &= np.array([record.matches(bool(a), v) for a, v in
-                                     zip(batch.agreed[:, k], batch.value[:, k], strict=True)])
+                matches &= np.array(
+                    [
+                        record.matches(bool(a), v)
+                        for a, v in zip(batch.agreed[:, k], batch.value[:, k], strict=True)
+                    ]
+                )
         summary["record_match_probability"] = float(matches.mean())
     return summary
 
 
 def format_batch_table(summary: dict[str, Any]) -> str:
-    lines = [f"{summary['title']} — protocol {summary['protocol']}, {summary['replications']} replications "
-             f"(seeds {summary['seeds'][0]}–{summary['seeds'][1]})", ""]
-    lines.append(f"{'issue':<12} {'P(agreed)':>9} {'95% interval':>15} {'median value':>13}  meaning of the median")
+    lines = [
+        f"{summary['title']} — protocol {summary['protocol']}, {summary['replications']} replications "
+        f"(seeds {summary['seeds'][0]}–{summary['seeds'][1]})",
+        "",
+    ]
+    lines.append(
+        f"{'issue':<12} {'P(agreed)':>9} {'95% interval':>15} {'median value':>13}  meaning of the median"
+    )
     for name, issue in summary["issues"].items():
         lo, hi = issue["interval"]
         median = issue["value"]["median"]
         shown = "-" if median is None else f"{median:.3f}"
-        lines.append(f"{name:<12} {issue['agreement_probability']:>9.3f} {f'[{lo:.3f}, {hi:.3f}]':>15} "
-                     f"{shown:>13}  {issue['meaning_of_median']}")
+        lines.append(
+            f"{name:<12} {issue['agreement_probability']:>9.3f} {f'[{lo:.3f}, {hi:.3f}]':>15} "
+            f"{shown:>13}  {issue['meaning_of_median']}"
+        )
     lines += ["", f"{'actor':<12} {'mean utility':>12} {'95% interval':>17}"]
     for actor, mean in summary["utilities"].items():
         lo, hi = summary["utility_intervals"][actor]

@@ -19,8 +19,8 @@ import hydra
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.types import RunMode
 from hydra.errors import HydraException, MissingConfigException
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -29,7 +29,17 @@ from sim.errors import UserError
 
 USAGE = "python -m sim +scenario=NAME [key=value ...]"
 EXIT_USER_ERROR = 2
-HYDRA_FLAGS_WITHOUT_RUN = {"--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--shell-completion", "-sc"}
+HYDRA_FLAGS_WITHOUT_RUN = {
+    "--help",
+    "-h",
+    "--hydra-help",
+    "--info",
+    "-i",
+    "--cfg",
+    "-c",
+    "--shell-completion",
+    "-sc",
+}
 
 
 def available(group: str) -> list[str]:
@@ -77,7 +87,11 @@ def explain(error: BaseException, overrides: Sequence[str]) -> str:
             return f"unknown {group} '{name}': choose one of {', '.join(available(group))}"
         if (error.missing_cfg_file or "").startswith("hydra/launcher/"):
             extra = {"joblib": "parallel", "submitit_local": "cluster", "submitit_slurm": "cluster"}.get(name)
-            fix = f"pip install 'astana-sim[{extra}]'" if extra else "choose basic, joblib, submitit_local or submitit_slurm"
+            fix = (
+                f"pip install 'astana-sim[{extra}]'"
+                if extra
+                else "choose basic, joblib, submitit_local or submitit_slurm"
+            )
             return f"launcher '{name}' is not installed: {fix}"
         return str(error).splitlines()[0]
     cause: BaseException = error
@@ -127,15 +141,23 @@ def _jobs(overrides: list[str], multirun: bool) -> list[list[str]]:
         return [overrides]
     parser = OverridesParser.create()
     first_values = [
-        f"{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}" if o.is_sweep_override() else o.input_line
+        f"{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}"
+        if o.is_sweep_override()
+        else o.input_line
         for o in parser.parse_overrides(overrides)
     ]
     with initialize_config_dir(str(config_dir()), version_base="1.3"):
-        params = compose("config", overrides=first_values, return_hydra_config=True).hydra.sweeper.get("params")
+        params = compose("config", overrides=first_values, return_hydra_config=True).hydra.sweeper.get(
+            "params"
+        )
     swept_in_config = [f"{key}={value}" for key, value in (params or {}).items()]
     parsed = parser.parse_overrides(swept_in_config + overrides)
-    base = [f"{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}" if o.is_sweep_override()
-            else o.input_line for o in parsed]
+    base = [
+        f"{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}"
+        if o.is_sweep_override()
+        else o.input_line
+        for o in parsed
+    ]
     jobs = [base]
     for position, override in enumerate(parsed):
         if override.is_sweep_override():

@@ -66,16 +66,10 @@ class ScenarioConf:
 
 @dataclass
 class ProtocolConf:
+    """Fields every protocol has; each protocol's own schema (`Protocol.Config`) extends it."""
+
     name: str = MISSING
     max_steps: int = 40
-
-
-@dataclass
-class AlternatingConf(ProtocolConf):
-    name: str = "alternating"
-    recognition: str = "capability"
-    stall_steps: int = 6
-    observer_support: float = 1.0
 
 
 @dataclass
@@ -95,4 +89,7 @@ def register_configs() -> None:
     store = ConfigStore.instance()
     store.store(name="config_schema", node=Config)
     store.store(group="scenario", name="scenario_schema", node=ScenarioConf)
-    store.store(group="protocol", name="alternating_schema", node=AlternatingConf)
+    from sim.protocols import PROTOCOLS
+
+    for protocol in PROTOCOLS.values():
+        store.store(group="protocol", name=f"{protocol.name}_schema", node=protocol.Config)

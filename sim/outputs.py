@@ -21,6 +21,8 @@ from sim.scenario import Scenario
 TRACE_COLUMNS = ["step", "actor", "issue", "quantity", "value"]
 ACTOR_LEVEL = "all"
 """The issue column's value for quantities that belong to an actor, not an issue."""
+TABLE = "table"
+"""The actor column's value for a text no actor proposed (proposer -1), such as a protocol's forecast."""
 
 
 @dataclass
@@ -40,8 +42,15 @@ class Outcome:
     @classmethod
     def of(cls, model: NegotiationModel) -> Outcome:
         return cls(
-            model.negotiation, model.protocol.name, model.seeds, model.agreed, model.agreed_value,
-            model.agreed_step, model.final_utilities(), model.walked_out_step, model.end_step,
+            model.negotiation,
+            model.protocol.name,
+            model.seeds,
+            model.agreed,
+            model.agreed_value,
+            model.agreed_step,
+            model.final_utilities(),
+            model.walked_out_step,
+            model.end_step,
         )
 
     def __len__(self) -> int:
@@ -112,7 +121,7 @@ def trace_frame(model: NegotiationModel) -> pd.DataFrame:
     active = data["active"]
     offer = data["offer"]
     open_before = ~np.isnan(offer)
-    actors = np.array(talks.actors)
+    actors = np.array([*talks.actors, TABLE])
     issues = np.array(talks.issue_names)
     signatories = np.array([g.index for g in model.guarantors])
     present = np.array([actor.present for actor in model.actors])
@@ -135,27 +144,46 @@ def trace_frame(model: NegotiationModel) -> pd.DataFrame:
         )
 
     shape = offer.shape
-    add("offer", active[:, :, None] & open_before,
-        np.broadcast_to(actors[data["proposer"]][:, :, None], shape), np.broadcast_to(issues, shape), offer)
+    add(
+        "offer",
+        active[:, :, None] & open_before,
+        np.broadcast_to(actors[data["proposer"]][:, :, None], shape),
+        np.broadcast_to(issues, shape),
+        offer,
+    )
     positions = np.broadcast_to(data["position"][:, None], (*shape[:2], *data["position"].shape[1:]))
     cells = positions.shape
-    add("position", active[:, :, None, None] & open_before[:, :, None, :] & present[None, None, :, None],
-        np.broadcast_to(actors[:, None], cells), np.broadcast_to(issues, cells), positions)
+    add(
+        "position",
+        active[:, :, None, None] & open_before[:, :, None, :] & present[None, None, :, None],
+        np.broadcast_to(actors[:-1, None], cells),
+        np.broadcast_to(issues, cells),
+        positions,
+    )
     accept = data["accept"]
     if accept.size:
-        add("accept", active[:, :, None, None] & open_before[:, :, None, :],
-            np.broadcast_to(actors[signatories][:, None], accept.shape), np.broadcast_to(issues, accept.shape),
-            accept.astype(float))
+        add(
+            "accept",
+            active[:, :, None, None] & open_before[:, :, None, :],
+            np.broadcast_to(actors[signatories][:, None], accept.shape),
+            np.broadcast_to(issues, accept.shape),
+            accept.astype(float),
+        )
     taus = steps / model.max_steps
     aspiration = np.stack([actor.aspiration(taus) for actor in model.actors], axis=1)
-    per_actor = (len(steps), model.n_replications, len(actors))
+    per_actor = (len(steps), model.n_replications, talks.n_actors)
     text = data["text"]
     adopted = data["adopted"] & ~np.isnan(text)
     utility = np.stack([actor.utility(np.nan_to_num(text), adopted) for actor in model.actors], axis=2)
     actor_mask = active[:, :, None] & present[None, None, :]
-    add("aspiration", actor_mask, np.broadcast_to(actors, per_actor), np.array(ACTOR_LEVEL),
-        np.broadcast_to(aspiration[:, None, :], per_actor))
-    add("utility", actor_mask, np.broadcast_to(actors, per_actor), np.array(ACTOR_LEVEL), utility)
+    add(
+        "aspiration",
+        actor_mask,
+        np.broadcast_to(actors[:-1], per_actor),
+        np.array(ACTOR_LEVEL),
+        np.broadcast_to(aspiration[:, None, :], per_actor),
+    )
+    add("utility", actor_mask, np.broadcast_to(actors[:-1], per_actor), np.array(ACTOR_LEVEL), utility)
 
     frame = pd.concat(parts, ignore_index=True).sort_values(["seed", "step"], kind="stable")
     columns = TRACE_COLUMNS if model.n_replications == 1 else ["seed", *TRACE_COLUMNS]
@@ -184,8 +212,10 @@ def write_csv(path: Path, frame: pd.DataFrame) -> None:
 
 def format_table(summary: dict[str, Any]) -> str:
     """The short table printed after a run: issues, then actors."""
-    lines = [f"{summary['title']} — protocol {summary['protocol']}, seed {summary['seed']}, "
-             f"{summary['steps']} steps"]
+    lines = [
+        f"{summary['title']} — protocol {summary['protocol']}, seed {summary['seed']}, "
+        f"{summary['steps']} steps"
+    ]
     lines.append("")
     lines.append(f"{'issue':<12} {'agreed':<7} {'value':>6} {'step':>5}  meaning")
     for name, issue in summary["issues"].items():

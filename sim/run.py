@@ -46,7 +46,11 @@ def one_line(summary: dict[str, Any]) -> str:
     """The agreement per issue, in a few words: for the one line a sweep prints per job."""
     parts = []
     for issue, outcome in summary["issues"].items():
-        p = outcome["agreement_probability"] if "agreement_probability" in outcome else float(outcome["agreed"])
+        p = (
+            outcome["agreement_probability"]
+            if "agreement_probability" in outcome
+            else float(outcome["agreed"])
+        )
         parts.append(f"{issue} {p:.2f}")
     return "P(agreed) " + ", ".join(parts)
 

@@ -194,8 +194,17 @@ def _build(cfg: Mapping[str, Any]) -> Scenario:
     rows: dict[str, list[Any]] = {
         key: []
         for key in (
-            "display", "role", "ideal", "salience", "capability", "reservation",
-            "concession", "patience", "client", "weight", "present",
+            "display",
+            "role",
+            "ideal",
+            "salience",
+            "capability",
+            "reservation",
+            "concession",
+            "patience",
+            "client",
+            "weight",
+            "present",
         )
     }
     for actor, spec in actors_cfg.items():
@@ -204,9 +213,7 @@ def _build(cfg: Mapping[str, Any]) -> Scenario:
             _require(spec, key, where, f"add '{key}' to scenario.actors.{actor}")
         role = str(spec["role"])
         if role not in ROLES:
-            raise UserError(
-                f"scenario.actors.{actor}.role is '{role}': choose one of {', '.join(ROLES)}"
-            )
+            raise UserError(f"scenario.actors.{actor}.role is '{role}': choose one of {', '.join(ROLES)}")
         prefix = f"scenario.actors.{actor}"
         ideal = _issue_values(actor, "ideal", spec["ideal"], issue_names, 0.0, 1.0)
         salience = _issue_values(actor, "salience", spec["salience"], issue_names, 0.0, None)
@@ -227,12 +234,13 @@ def _build(cfg: Mapping[str, Any]) -> Scenario:
         if client_name is None:
             client = -1
             if weight != 0.0:
-                raise UserError(f"{prefix}.patron_weight is {weight:g} but patron_of is unset: name the client")
+                raise UserError(
+                    f"{prefix}.patron_weight is {weight:g} but patron_of is unset: name the client"
+                )
         else:
             if client_name not in actor_names:
-                raise UserError(
-                    f"{prefix}.patron_of is '{client_name}', not an actor: choose one of {', '.join(actor_names)}"
-                )
+                known = ", ".join(actor_names)
+                raise UserError(f"{prefix}.patron_of is '{client_name}', not an actor: choose one of {known}")
             if client_name == actor:
                 raise UserError(f"{prefix}.patron_of names the actor itself: name another actor")
             if not 0.0 <= weight <= 1.0:

@@ -43,7 +43,9 @@ def write_batch_plots(run_dir: Path, summary: dict[str, Any], batch: Any) -> lis
     axes.errorbar(x, p, yerr=_spread(p, intervals), fmt="none", ecolor="black", capsize=6)
     for xi, pi in zip(x, p, strict=True):
         axes.annotate(f"{pi:.2f}", (xi, min(pi + 0.04, 1.02)), ha="center", fontsize=9)
-    axes.set_xticks(x, issues, rotation=30 if len(issues) > 6 else 0, ha="right" if len(issues) > 6 else "center")
+    axes.set_xticks(
+        x, issues, rotation=30 if len(issues) > 6 else 0, ha="right" if len(issues) > 6 else "center"
+    )
     axes.set_ylim(0, 1.1)
     axes.set_ylabel("probability of agreement (95% interval)")
     axes.set_title(textwrap.fill(title, 60), fontsize=10)
@@ -82,7 +84,9 @@ def write_batch_plots(run_dir: Path, summary: dict[str, Any], batch: Any) -> lis
     axes.errorbar(x, means, yerr=_spread(means, bounds), fmt="none", ecolor="black", capsize=4)
     reservation = [batch.scenario.reservation[batch.scenario.actors.index(a)] for a in actors]
     axes.scatter(x, reservation, marker="_", s=400, color="red", label="reservation", zorder=3)
-    axes.set_xticks(x, actors, rotation=45 if len(actors) > 6 else 0, ha="right" if len(actors) > 6 else "center")
+    axes.set_xticks(
+        x, actors, rotation=45 if len(actors) > 6 else 0, ha="right" if len(actors) > 6 else "center"
+    )
     axes.set_ylim(0, 1.05)
     axes.set_ylabel("utility of the outcome")
     axes.set_title(textwrap.fill(title, 70), fontsize=10)
@@ -93,7 +97,11 @@ def write_batch_plots(run_dir: Path, summary: dict[str, Any], batch: Any) -> lis
 
 def write_sweep_plots(sweep_dir: Path, table: pd.DataFrame, swept: list[str]) -> list[Path]:
     """Each metric against each swept parameter with 95% intervals; a heatmap when two are swept."""
-    issues = [c.removesuffix(".agreement_probability") for c in table.columns if c.endswith(".agreement_probability")]
+    issues = [
+        c.removesuffix(".agreement_probability")
+        for c in table.columns
+        if c.endswith(".agreement_probability")
+    ]
     actors = [c.removesuffix(".utility") for c in table.columns if c.endswith(".utility")]
     paths = []
     for parameter in swept:
@@ -106,34 +114,70 @@ def write_sweep_plots(sweep_dir: Path, table: pd.DataFrame, swept: list[str]) ->
             group = group.sort_values(parameter)
             style = ("-", "--", ":", "-.")[number % 4]
             x = _numeric(group[parameter])
-            suffix = "" if not others else " (" + ", ".join(
-                f"{o.split('.')[-1]}={v}" for o, v in zip(others, np.atleast_1d(key), strict=True)) + ")"
+            suffix = (
+                ""
+                if not others
+                else " ("
+                + ", ".join(
+                    f"{o.split('.')[-1]}={v}" for o, v in zip(others, np.atleast_1d(key), strict=True)
+                )
+                + ")"
+            )
             for k, issue in enumerate(issues):
                 p = group[f"{issue}.agreement_probability"].to_numpy(float)
-                line = panels[0].plot(x, p, marker="o", color=palette[k], linestyle=style, label=f"{issue}{suffix}")[0]
-                panels[0].fill_between(x, group[f"{issue}.interval_low"].to_numpy(float),
-                                       group[f"{issue}.interval_high"].to_numpy(float),
-                                       color=line.get_color(), alpha=0.15)
-                panels[1].plot(x, group[f"{issue}.value_mean"].to_numpy(float), marker="o",
-                               color=line.get_color(), linestyle=style, label=f"{issue}{suffix}")
-                panels[3].plot(x, group[f"{issue}.step_mean"].to_numpy(float), marker="o",
-                               color=line.get_color(), linestyle=style, label=f"{issue}{suffix}")
+                line = panels[0].plot(
+                    x, p, marker="o", color=palette[k], linestyle=style, label=f"{issue}{suffix}"
+                )[0]
+                panels[0].fill_between(
+                    x,
+                    group[f"{issue}.interval_low"].to_numpy(float),
+                    group[f"{issue}.interval_high"].to_numpy(float),
+                    color=line.get_color(),
+                    alpha=0.15,
+                )
+                panels[1].plot(
+                    x,
+                    group[f"{issue}.value_mean"].to_numpy(float),
+                    marker="o",
+                    color=line.get_color(),
+                    linestyle=style,
+                    label=f"{issue}{suffix}",
+                )
+                panels[3].plot(
+                    x,
+                    group[f"{issue}.step_mean"].to_numpy(float),
+                    marker="o",
+                    color=line.get_color(),
+                    linestyle=style,
+                    label=f"{issue}{suffix}",
+                )
             for k, actor in enumerate(actors):
                 mean = group[f"{actor}.utility"].to_numpy(float)
-                line = panels[2].plot(x, mean, marker=".", color=palette[k], linestyle=style,
-                                      label=f"{actor}{suffix}")[0]
-                panels[2].fill_between(x, group[f"{actor}.utility_low"].to_numpy(float),
-                                       group[f"{actor}.utility_high"].to_numpy(float),
-                                       color=line.get_color(), alpha=0.1)
-        labels = ("probability of agreement (95% interval)", "mean agreed value", "mean utility (95% interval)",
-                  "mean step of agreement")
+                line = panels[2].plot(
+                    x, mean, marker=".", color=palette[k], linestyle=style, label=f"{actor}{suffix}"
+                )[0]
+                panels[2].fill_between(
+                    x,
+                    group[f"{actor}.utility_low"].to_numpy(float),
+                    group[f"{actor}.utility_high"].to_numpy(float),
+                    color=line.get_color(),
+                    alpha=0.1,
+                )
+        labels = (
+            "probability of agreement (95% interval)",
+            "mean agreed value",
+            "mean utility (95% interval)",
+            "mean step of agreement",
+        )
         for axes, label in zip(panels, labels, strict=True):
             axes.set_xlabel(parameter, fontsize=8)
             axes.set_ylabel(label)
             if axes is not panels[3]:
                 axes.set_ylim(-0.02, 1.05)
             axes.grid(alpha=0.3)
-            axes.legend(fontsize=7, ncol=1 + (len(axes.get_lines()) > 8), loc="center left", bbox_to_anchor=(1.0, 0.5))
+            axes.legend(
+                fontsize=7, ncol=1 + (len(axes.get_lines()) > 8), loc="center left", bbox_to_anchor=(1.0, 0.5)
+            )
         figure.suptitle(f"Sweep over {parameter}", fontsize=11)
         figure.tight_layout()
         paths.append(_save(figure, sweep_dir / f"sweep_{parameter.replace('/', '_')}.png"))
@@ -155,12 +199,15 @@ def _heatmap(sweep_dir: Path, table: pd.DataFrame, swept: list[str], issues: lis
     for k, issue in enumerate(issues):
         axes = figure.add_subplot(1, len(issues), k + 1)
         grid = table.pivot_table(index=rows_key, columns=columns_key, values=f"{issue}.agreement_probability")
-        image = axes.imshow(grid.to_numpy(float), vmin=0, vmax=1, cmap="viridis", origin="lower", aspect="auto")
+        image = axes.imshow(
+            grid.to_numpy(float), vmin=0, vmax=1, cmap="viridis", origin="lower", aspect="auto"
+        )
         axes.set_xticks(range(grid.shape[1]), [str(c) for c in grid.columns], fontsize=8)
         axes.set_yticks(range(grid.shape[0]), [str(r) for r in grid.index], fontsize=8)
         for (i, j), p in np.ndenumerate(grid.to_numpy(float)):
-            axes.text(j, i, f"{p:.2f}", ha="center", va="center", fontsize=7,
-                      color="white" if p < 0.5 else "black")
+            axes.text(
+                j, i, f"{p:.2f}", ha="center", va="center", fontsize=7, color="white" if p < 0.5 else "black"
+            )
         axes.set_xlabel(columns_key, fontsize=8)
         axes.set_ylabel(rows_key, fontsize=8)
         axes.set_title(f"P(agreement on {issue})", fontsize=10)

@@ -50,10 +50,15 @@ def job_metrics(summary: dict[str, Any]) -> dict[str, Any]:
         row[f"{issue}.step_mean"] = np.nan if step is None else step
     for actor, utility in summary["utilities"].items():
         low, high = summary["utility_intervals"][actor] if batch else (utility, utility)
-        row[f"{actor}.utility"], row[f"{actor}.utility_low"], row[f"{actor}.utility_high"] = utility, low, high
+        row[f"{actor}.utility"], row[f"{actor}.utility_low"], row[f"{actor}.utility_high"] = (
+            utility,
+            low,
+            high,
+        )
     walk_outs = summary.get("walk_out_probability") or {
         actor: float(actor in summary["walked_out"])
-        for actor, info in summary.get("actors", {}).items() if info["role"] == "party"
+        for actor, info in summary.get("actors", {}).items()
+        if info["role"] == "party"
     }
     for actor, p in walk_outs.items():
         row[f"{actor}.walk_out_probability"] = p
@@ -70,7 +75,9 @@ def planned_jobs(sweep_dir: Path) -> list[list[str]]:
 
     plan = sweep_dir / "multirun.yaml"
     if not plan.is_file():
-        raise UserError(f"{sweep_dir} has no multirun.yaml: give the folder of a sweep (results/sweeps/<date_time>)")
+        raise UserError(
+            f"{sweep_dir} has no multirun.yaml: give the folder of a sweep (results/sweeps/<date_time>)"
+        )
     hydra_cfg = OmegaConf.load(plan).hydra
     params = hydra_cfg.sweeper.get("params") or {}
     lines = [f"{key}={value}" for key, value in params.items()] + list(hydra_cfg.overrides.task)
@@ -99,8 +106,13 @@ def aggregate(sweep_dir: Path, plots: bool = True) -> tuple[pd.DataFrame, list[s
             missing.append(f"job {number} ({' '.join(chosen)})")
             continue
         summary = json.loads(summary_path.read_text())
-        rows.append({"job": number, **{key: values[key] for key in values if key.lstrip("+~") in swept},
-                     **job_metrics(summary)})
+        rows.append(
+            {
+                "job": number,
+                **{key: values[key] for key in values if key.lstrip("+~") in swept},
+                **job_metrics(summary),
+            }
+        )
     table = pd.DataFrame(rows)
     if rows:
         table.columns = [c.lstrip("+~") for c in table.columns]
@@ -128,7 +140,9 @@ class AggregateSweep(Callback):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m sim.sweep", description="Aggregate a (possibly interrupted) sweep.")
+    parser = argparse.ArgumentParser(
+        prog="python -m sim.sweep", description="Aggregate a (possibly interrupted) sweep."
+    )
     parser.add_argument("sweep_dir", type=Path, help="the sweep's folder, results/sweeps/<date_time>")
     parser.add_argument("--no-plots", action="store_true", help="write sweep.csv only")
     args = parser.parse_args(argv)

@@ -24,7 +24,9 @@ def make_model(
 ) -> NegotiationModel:
     """A model of `scenario` with the given overrides (Hydra syntax), not yet run."""
     talks, protocol_cfg = build(compose(f"+scenario={scenario}", *overrides))
-    return NegotiationModel(talks, make_protocol(protocol_cfg), seeds=np.atleast_1d(seeds), record_trace=trace)
+    return NegotiationModel(
+        talks, make_protocol(protocol_cfg), seeds=np.atleast_1d(seeds), record_trace=trace
+    )
 
 
 @pytest.fixture

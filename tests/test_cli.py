@@ -20,7 +20,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run_sim(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "sim", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env=env,
     )
 
@@ -28,8 +32,14 @@ def run_sim(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        (["scenario.actors.turky.salience.detainees=0.8"], "'turky' is not in scenario.actors; it has: government"),
-        (["scenario.actors.turkey.salience.detaineez=0.8"], "'detaineez' is not in scenario.actors.turkey.salience"),
+        (
+            ["scenario.actors.turky.salience.detainees=0.8"],
+            "'turky' is not in scenario.actors; it has: government",
+        ),
+        (
+            ["scenario.actors.turkey.salience.detaineez=0.8"],
+            "'detaineez' is not in scenario.actors.turkey.salience",
+        ),
         (["scenario.actors.turkey.salience.detainees=-1"], "salience.detainees is -1"),
         (["scenario.actors.turkey.salience.detainees=abc"], "could not be converted to Float"),
         (["scenario.actors.turkey.ideal.zones=1.5"], "ideal.zones is 1.5, outside the allowed range"),
@@ -51,13 +61,13 @@ def test_bad_overrides_end_in_one_line_naming_the_fix(overrides, expected):
 
 
 def test_unknown_scenario_lists_the_known_ones():
-    with pytest.raises(UserError, match="unknown scenario 'astana99': choose one of .*astana7"):
+    with pytest.raises(UserError, match=r"unknown scenario 'astana99': choose one of .*astana7"):
         preflight(["+scenario=astana99"])
 
 
 def test_multirun_values_are_checked_one_by_one():
     preflight(["-m", "+scenario=astana7", "scenario.actors.turkey.salience.detainees=0.1,0.5"])
-    with pytest.raises(UserError, match="salience.detainees is -0.5"):
+    with pytest.raises(UserError, match=r"salience\.detainees is -0\.5"):
         preflight(["-m", "+scenario=astana7", "scenario.actors.turkey.salience.detainees=0.1,-0.5"])
 
 
@@ -73,8 +83,13 @@ def test_scenario_file_with_a_missing_field(tmp_path):
 
 
 def test_a_run_writes_its_folder_and_prints_the_table(tmp_path):
-    result = run_sim("+scenario=astana7", "seed=3", "scenario.actors.turkey.salience.detainees=0.8",
-                     "protocol.max_steps=60", cwd=tmp_path)
+    result = run_sim(
+        "+scenario=astana7",
+        "seed=3",
+        "scenario.actors.turkey.salience.detainees=0.8",
+        "protocol.max_steps=60",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     folders = list((tmp_path / "results" / "astana7").iterdir())
     assert len(folders) == 1
@@ -86,7 +101,16 @@ def test_a_run_writes_its_folder_and_prints_the_table(tmp_path):
     assert set(summary["issues"]) == {"zones", "detainees", "demining"}
     for issue in summary["issues"].values():
         assert set(issue) >= {"agreed", "value", "step"}
-    assert set(summary["utilities"]) == {"government", "opposition", "russia", "turkey", "iran", "un", "us", "jordan"}
+    assert set(summary["utilities"]) == {
+        "government",
+        "opposition",
+        "russia",
+        "turkey",
+        "iran",
+        "un",
+        "us",
+        "jordan",
+    }
     assert isinstance(summary["walked_out"], list)
     trace = pd.read_csv(run / "trace.csv")
     assert list(trace.columns) == ["step", "actor", "issue", "quantity", "value"]
@@ -123,8 +147,21 @@ def test_no_scenario_lists_the_scenarios_and_fails(tmp_path):
 def test_the_installed_wheel_finds_its_configuration_from_another_directory(tmp_path):
     wheel_dir = tmp_path / "wheel"
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheel_dir),
-         str(REPO)], capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheel_dir),
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert build.returncode == 0, build.stderr
     wheel = next(wheel_dir.glob("astana_sim-*.whl"))
@@ -133,7 +170,9 @@ def test_the_installed_wheel_finds_its_configuration_from_another_directory(tmp_
     target = tmp_path / "site"
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert install.returncode == 0, install.stderr
     elsewhere = tmp_path / "elsewhere"
@@ -141,8 +180,14 @@ def test_the_installed_wheel_finds_its_configuration_from_another_directory(tmp_
     env = {**os.environ, "PYTHONPATH": str(target)}
     result = run_sim("+scenario=astana7", "plots=false", "quiet=true", cwd=elsewhere, env=env)
     assert result.returncode == 0, result.stderr
-    assert str(target) in subprocess.run(
-        [sys.executable, "-c", "import sim; print(sim.__file__)"], cwd=elsewhere, env=env,
-        capture_output=True, text=True,
-    ).stdout
+    assert (
+        str(target)
+        in subprocess.run(
+            [sys.executable, "-c", "import sim; print(sim.__file__)"],
+            cwd=elsewhere,
+            env=env,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     assert (elsewhere / "results" / "astana7").is_dir()

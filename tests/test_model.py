@@ -89,7 +89,7 @@ def turkey_at_deadline(*overrides: str) -> tuple[np.ndarray, np.ndarray]:
 def test_patron_weight_makes_a_guarantor_defend_its_client():
     free_low, free_high = turkey_at_deadline("scenario.actors.turkey.patron_weight=0.0")
     low, high = turkey_at_deadline("scenario.actors.turkey.patron_weight=0.4")
-    heavy_low, heavy_high = turkey_at_deadline("scenario.actors.turkey.patron_weight=1.0")
+    heavy_low, _ = turkey_at_deadline("scenario.actors.turkey.patron_weight=1.0")
     assert (high - low <= free_high - free_low + 1e-12).all()
     detainees = 1
     assert free_low[detainees] < low[detainees] < heavy_low[detainees]
@@ -111,7 +111,9 @@ def test_mediator_drafts_when_talks_stall_and_only_then():
     trace = trace_frame(model)
     mediator_steps = sorted(trace[(trace.quantity == "offer") & (trace.actor == "un")].step.unique())
     assert mediator_steps
-    absent = trace_frame(make_model("protocol.stall_steps=3", "scenario.actors.un.present=false", trace=True).run())
+    absent = trace_frame(
+        make_model("protocol.stall_steps=3", "scenario.actors.un.present=false", trace=True).run()
+    )
     assert not (absent[absent.quantity == "offer"].actor == "un").any()
 
 
@@ -121,7 +123,9 @@ def test_observer_support_speeds_agreement():
     zones = 0
     assert supported.agreed_step[:, zones].mean() < unsupported.agreed_step[:, zones].mean()
     us_away = make_model("scenario.actors.us.present=false", seeds=range(30)).run()
-    assert us_away.agreed_step[:, zones].mean() > make_model(seeds=range(30)).run().agreed_step[:, zones].mean()
+    assert (
+        us_away.agreed_step[:, zones].mean() > make_model(seeds=range(30)).run().agreed_step[:, zones].mean()
+    )
 
 
 @pytest.mark.parametrize("exponent", [1, 2])

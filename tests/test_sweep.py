@@ -17,7 +17,10 @@ from sim.sweep import main as aggregate_main
 def sweep(tmp_path: Path, *args: str) -> Path:
     result = subprocess.run(
         [sys.executable, "-m", "sim", "-m", "+scenario=astana7", "replications=30", *args],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     folders = list((tmp_path / "results" / "sweeps").iterdir())
@@ -26,14 +29,26 @@ def sweep(tmp_path: Path, *args: str) -> Path:
 
 
 def test_sweep_writes_one_folder_per_job_a_table_and_plots(tmp_path):
-    folder = sweep(tmp_path, "scenario.actors.turkey.salience.detainees=0.1,0.9", "scenario.actors.iran.reservation=0.3,0.5")
+    folder = sweep(
+        tmp_path,
+        "scenario.actors.turkey.salience.detainees=0.1,0.9",
+        "scenario.actors.iran.reservation=0.3,0.5",
+    )
     table = pd.read_csv(folder / "sweep.csv")
     assert len(table) == 4
-    assert {"scenario.actors.turkey.salience.detainees", "scenario.actors.iran.reservation",
-            "detainees.agreement_probability", "detainees.interval_low", "russia.utility"} <= set(table.columns)
+    assert {
+        "scenario.actors.turkey.salience.detainees",
+        "scenario.actors.iran.reservation",
+        "detainees.agreement_probability",
+        "detainees.interval_low",
+        "russia.utility",
+    } <= set(table.columns)
     low_salience = table[table["scenario.actors.turkey.salience.detainees"] == 0.1]
     high_salience = table[table["scenario.actors.turkey.salience.detainees"] == 0.9]
-    assert low_salience["detainees.agreement_probability"].min() > high_salience["detainees.agreement_probability"].max()
+    assert (
+        low_salience["detainees.agreement_probability"].min()
+        > high_salience["detainees.agreement_probability"].max()
+    )
     for job in range(4):
         assert (folder / str(job) / "summary.json").is_file()
     assert (folder / "heatmap.png").is_file()
@@ -77,8 +92,13 @@ def test_the_same_sweep_gives_identical_numbers_under_every_launcher(tmp_path):
             pytest.skip(f"{launcher} launcher not installed: pip install -e '.[parallel,cluster]'")
         where = tmp_path / launcher
         where.mkdir()
-        folder = sweep(where, values, "protocol.recognition=random", "plots=false",
-                       *([] if launcher == "basic" else [f"hydra/launcher={launcher}"]))
+        folder = sweep(
+            where,
+            values,
+            "protocol.recognition=random",
+            "plots=false",
+            *([] if launcher == "basic" else [f"hydra/launcher={launcher}"]),
+        )
         tables[launcher] = pd.read_csv(folder / "sweep.csv").drop(columns=["job"])
     for launcher in ("joblib", "submitit_local"):
         pd.testing.assert_frame_equal(tables["basic"], tables[launcher])

@@ -24,11 +24,13 @@ The talks end when every issue is closed, a party walks out, or the deadline `ma
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim import streams
+from sim.config import ProtocolConf
 from sim.errors import UserError
 from sim.protocols.base import Protocol
 
@@ -40,10 +42,19 @@ RECOGNITION_DRAW = 1
 """The purpose number of the random stream that recognises proposers."""
 
 
+@dataclass
+class AlternatingConf(ProtocolConf):
+    name: str = "alternating"
+    recognition: str = "capability"
+    stall_steps: int = 6
+    observer_support: float = 1.0
+
+
 class AlternatingOffers(Protocol):
     """Signatories take turns proposing texts; each issue closes when all of them accept it."""
 
     name = "alternating"
+    Config = AlternatingConf
 
     def __init__(
         self,
@@ -54,8 +65,6 @@ class AlternatingOffers(Protocol):
         **rest: Any,
     ) -> None:
         super().__init__(max_steps=max_steps, **rest)
-        if self.max_steps < 1:
-            raise UserError(f"protocol.max_steps is {max_steps}: give a whole number of steps, 1 or more")
         if recognition not in RECOGNITION:
             raise UserError(
                 f"protocol.recognition is '{recognition}': choose one of {', '.join(RECOGNITION)}"
@@ -81,8 +90,10 @@ class AlternatingOffers(Protocol):
         self.recognition_draws = streams.uniform(model.seeds[None, :], steps[:, None], RECOGNITION_DRAW)
         taus = (np.arange(1, self.max_steps + 1) / self.max_steps)[:, None]
         self.planned_positions = np.array(
-            [actor.demand(taus) if actor.present else np.full(taus.shape[:1] + actor.ideal.shape, np.nan)
-             for actor in model.actors]
+            [
+                actor.demand(taus) if actor.present else np.full(taus.shape[:1] + actor.ideal.shape, np.nan)
+                for actor in model.actors
+            ]
         )
         """Each actor's position at every step: it depends on time alone, so it is worked out once."""
 

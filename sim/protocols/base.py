@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from sim.config import ProtocolConf
+from sim.errors import UserError
+
 if TYPE_CHECKING:
     from sim.model import NegotiationModel
 
@@ -11,13 +14,20 @@ if TYPE_CHECKING:
 class Protocol:
     """A bargaining protocol: who speaks when, and when an issue is settled.
 
-    Subclasses set `name`, read their parameters from the configuration in `__init__`, and
+    Subclasses set `name` and `Config` (a dataclass extending `ProtocolConf`: the schema Hydra
+    checks `conf/protocol/<name>.yaml` against), read their parameters in `__init__`, and
     implement `step`, which advances every unfinished replication of the model by one step.
+    A step sets `model.positions` (actors x issues), `model.text` and `model.proposer` (the
+    actor whose text is on the table, or -1 for the table itself), and closes issues with
+    `model.close`.
     """
 
     name: ClassVar[str] = ""
+    Config: ClassVar[type[ProtocolConf]] = ProtocolConf
 
     def __init__(self, max_steps: int = 40, **_: Any) -> None:
+        if int(max_steps) < 1:
+            raise UserError(f"protocol.max_steps is {max_steps}: give a whole number of steps, 1 or more")
         self.max_steps = int(max_steps)
 
     def setup(self, model: NegotiationModel) -> None:

@@ -1,0 +1,227 @@
+"""Benchmark Monte Carlo speed and scale, and compare with NegMAS on the same problem.
+
+    python benchmarks/scale.py                 # everything (a few minutes)
+    python benchmarks/scale.py --quick         # smaller growth curves
+    python benchmarks/scale.py --negmas-python /path/to/venv/bin/python   # NegMAS from another environment
+
+Prints medians with the machine, and draws how time grows with actors, issues and replications
+into results/benchmarks/scaling.png. Every timing runs on one core (BLAS threads pinned to 1).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from sim.batch import run_batch  # noqa: E402
+from sim.cli import _compose, build  # noqa: E402
+from sim.config import register_configs  # noqa: E402
+from sim.model import NegotiationModel  # noqa: E402
+from sim.protocols import make_protocol  # noqa: E402
+from sim.synthetic import random_scenario  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+PROTOCOL = {"name": "alternating", "max_steps": 40}
+PEER_OVERRIDES = [
+    f"scenario.actors.{a}.reservation=0.3"
+    for a in ("government", "opposition", "russia", "turkey", "iran", "un", "us", "jordan")
+]
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, one core used"
+
+
+def median_rate(run, count: int, repeats: int = 5) -> float:
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        rates.append(count / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def astana(*overrides: str):
+    register_configs()
+    return build(_compose(["+scenario=astana7", *overrides]))
+
+
+def replication_rate(n: int) -> float:
+    scenario, protocol_cfg = astana()
+    return median_rate(lambda: run_batch(scenario, protocol_cfg, np.arange(n)), n)
+
+
+def peer_problem_rates(n: int) -> tuple[float, float]:
+    """Our rate on NegMAS's problem: reservations 0.3, 100 steps; batched, and one at a time."""
+    scenario, protocol_cfg = astana(*PEER_OVERRIDES, "protocol.max_steps=100")
+    batched = median_rate(lambda: run_batch(scenario, protocol_cfg, np.arange(n)), n)
+
+    def one_at_a_time() -> None:
+        for seed in range(200):
+            NegotiationModel(scenario, make_protocol(protocol_cfg), seeds=[seed], record_trace=False).run()
+
+    return batched, median_rate(one_at_a_time, 200)
+
+
+def negmas_rate(negmas_python: str | None) -> dict | None:
+    sys.path.insert(0, str(HERE))
+    if negmas_python is None:
+        try:
+            from negmas_peer import negmas_negotiations_per_second
+        except ImportError:
+            return None
+        try:
+            return negmas_negotiations_per_second(n_runs=30)
+        except ImportError:
+            return None
+    code = (
+        f"import json, sys; sys.path.insert(0, {str(HERE)!r}); "
+        "from negmas_peer import negmas_negotiations_per_second; "
+        "print(json.dumps(negmas_negotiations_per_second(n_runs=30)))"
+    )
+    output = subprocess.run([negmas_python, "-c", code], capture_output=True, text=True, check=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def big_case() -> tuple[float, float]:
+    """200 actors, 50 issues, 1,000 replications: median seconds of 3, and peak memory in MB."""
+    scenario = random_scenario(200, 50, seed=0)
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        run_batch(scenario, PROTOCOL, np.arange(1000))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def hundred_thousand_peak() -> tuple[float, float]:
+    """`python -m sim +scenario=astana7 replications=100000`, plots included: wall seconds and peak MB."""
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "sim", "+scenario=astana7", "replications=100000", "quiet=true"],
+            cwd=folder,
+            check=True,
+            capture_output=True,
+        )
+        wall = time.perf_counter() - start
+    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def growth(quick: bool) -> dict[str, list[tuple[int, float]]]:
+    """Seconds per batch as actors, issues and replications grow (the others at 50, 10, 500)."""
+    sizes = {
+        "actors": [25, 50, 100, 200] if quick else [25, 50, 100, 200, 400],
+        "issues": [5, 10, 25, 50] if quick else [5, 10, 25, 50, 100],
+        "replications": [250, 500, 1000, 2000] if quick else [250, 500, 1000, 2000, 4000],
+    }
+    base = {"actors": 50, "issues": 10, "replications": 500}
+    curves: dict[str, list[tuple[int, float]]] = {}
+    for axis, values in sizes.items():
+        curves[axis] = []
+        for value in values:
+            size = {**base, axis: value}
+            scenario = random_scenario(size["actors"], size["issues"], seed=1)
+            times = []
+            for _ in range(3):
+                start = time.perf_counter()
+                run_batch(scenario, PROTOCOL, np.arange(size["replications"]))
+                times.append(time.perf_counter() - start)
+            curves[axis].append((value, statistics.median(times)))
+    return curves
+
+
+def draw(curves: dict[str, list[tuple[int, float]]], path: Path) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(12, 3.8))
+    FigureCanvasAgg(figure)
+    for k, (axis, points) in enumerate(curves.items()):
+        ax = figure.add_subplot(1, 3, k + 1)
+        x, y = zip(*points, strict=True)
+        ax.loglog(x, y, marker="o")
+        slope = np.polyfit(np.log(x), np.log(y), 1)[0]
+        ax.set_title(f"time vs {axis} (slope {slope:.2f} on log-log)", fontsize=10)
+        ax.set_xlabel(axis)
+        ax.set_ylabel("seconds per batch (median of 3)")
+        ax.grid(alpha=0.3, which="both")
+    figure.suptitle("Batch time as one size grows (others at 50 actors, 10 issues, 500 replications)")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--negmas-python", help="a Python with NegMAS installed, if not this one")
+    parser.add_argument(
+        "--big-case", action="store_true", help="only the 200 x 50 x 1,000 case, in this process"
+    )
+    args = parser.parse_args()
+    if args.big_case:
+        seconds, peak = big_case()
+        print(
+            f"200 actors, 50 issues, 1,000 replications: {seconds:.2f} s median of 3, peak {peak:.0f} MB "
+            "(targets <= 10 s, <= 2048 MB)"
+        )
+        return
+    print(f"machine: {machine()}")
+
+    rate = replication_rate(20_000)
+    print(
+        f"astana7 replications: {rate:,.0f} negotiations/s (median of 5 batches of 20,000; target >= 10,000)"
+    )
+
+    wall, peak = hundred_thousand_peak()
+    print(
+        f"python -m sim +scenario=astana7 replications=100000: {wall:.1f} s, "
+        f"peak {peak:.0f} MB (target <= 1024 MB)"
+    )
+    subprocess.run([sys.executable, __file__, "--big-case"], check=True)
+
+    batched, single = peer_problem_rates(20_000)
+    print(
+        f"NegMAS's problem (8 actors, 3 issues, reservation 0.3, 100 steps) here: {batched:,.0f}/s batched, "
+        f"{single:,.0f}/s one negotiation at a time"
+    )
+    peer = negmas_rate(args.negmas_python)
+    if peer is None:
+        print(
+            "NegMAS: not installed (pip install -e '.[bench]', or pass --negmas-python); "
+            "domain.md reports about 8 negotiations/s"
+        )
+    else:
+        theirs = peer["negotiations_per_second"]
+        print(
+            f"NegMAS {peer['negmas_version']}: {theirs:.2f}/s (median of 3), "
+            f"peak {peer['peak_rss_mb']:.0f} MB; ratio {batched / theirs:,.0f}x batched, "
+            f"{single / theirs:,.0f}x one at a time"
+        )
+
+    curves = growth(args.quick)
+    for axis, points in curves.items():
+        print(f"time vs {axis}: " + ", ".join(f"{v}: {t:.3f} s" for v, t in points))
+    path = Path("results") / "benchmarks" / "scaling.png"
+    draw(curves, path)
+    print(f"drawn: {path}")
+
+
+if __name__ == "__main__":
+    main()
