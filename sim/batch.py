@@ -38,6 +38,7 @@ class BatchOutcome(Outcome):
             columns[f"{issue}.agreed"] = self.agreed[:, k]
             columns[f"{issue}.value"] = self.value[:, k]
             columns[f"{issue}.step"] = np.where(self.agreed[:, k], self.agreed_step[:, k], np.nan)
+            columns[f"{issue}.forecast"] = self.forecast[:, k]
         for i, actor in enumerate(talks.actors):
             columns[f"{actor}.utility"] = self.utilities[:, i]
         for i, actor in enumerate(talks.actors):
@@ -68,6 +69,7 @@ def run_batch(
     utilities = np.zeros((n, scenario.n_actors))
     walked = np.full((n, scenario.n_actors), NOT_YET, dtype=np.int32)
     end_step = np.zeros(n, dtype=np.int32)
+    forecast = np.full((n, scenario.n_issues), np.nan)
     traces: list[pd.DataFrame] = []
     protocol_name = str(protocol_cfg.get("name"))
     bar = _progress_bar(n, progress)
@@ -77,6 +79,7 @@ def run_batch(
         agreed[part], value[part], agreed_step[part] = model.agreed, model.agreed_value, model.agreed_step
         utilities[part] = model.final_utilities()
         walked[part], end_step[part] = model.walked_out_step, model.end_step
+        forecast[part] = model.forecasts()
         if trace:
             frame = trace_frame(model)
             if "seed" not in frame:
@@ -98,6 +101,7 @@ def run_batch(
         utilities,
         walked,
         end_step,
+        forecast,
         pd.concat(traces, ignore_index=True) if traces else None,
     )
 

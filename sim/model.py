@@ -50,6 +50,8 @@ class NegotiationModel(mesa.Model):
         self.agreed = np.zeros((replications, issues), dtype=bool)
         self.agreed_value = np.full((replications, issues), np.nan)
         self.agreed_step = np.full((replications, issues), NOT_YET)
+        self.forecast = np.full((replications, issues), np.nan)
+        """A forecasting protocol's predicted outcome per issue; where it stays NaN, the agreed value."""
         self.finished = np.zeros(replications, dtype=bool)
         self.end_step = np.full(replications, NOT_YET)
         self.walked_out_step = np.full((replications, negotiation.n_actors), NOT_YET)
@@ -93,11 +95,12 @@ class NegotiationModel(mesa.Model):
 
     def _set_targets(self) -> None:
         """Each actor concedes toward the capability-and-salience-weighted ideal of the other signatories."""
+        weights_all = self.negotiation.weights()
         for actor in self.actors:
             others = [g for g in self.guarantors if g is not actor]
             if not others:
                 continue
-            weights = np.array([g.capability * g.salience for g in others])
+            weights = np.array([weights_all[g.index] for g in others])
             ideals = np.array([g.ideal for g in others])
             total = weights.sum(axis=0)
             mean = (weights * ideals).sum(axis=0) / np.where(total > 0, total, 1.0)
@@ -155,6 +158,10 @@ class NegotiationModel(mesa.Model):
         self.finished |= ending
 
     # What the model reports
+
+    def forecasts(self) -> np.ndarray:
+        """The predicted outcome per replication and issue: the protocol's forecast, else the agreed value."""
+        return np.where(np.isnan(self.forecast), self.agreed_value, self.forecast)
 
     def final_utilities(self) -> np.ndarray:
         """Utility of the outcome for every replication and actor, shape (replications, actors)."""

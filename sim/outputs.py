@@ -38,6 +38,7 @@ class Outcome:
     utilities: np.ndarray
     walked_out_step: np.ndarray
     end_step: np.ndarray
+    forecast: np.ndarray
 
     @classmethod
     def of(cls, model: NegotiationModel) -> Outcome:
@@ -51,6 +52,7 @@ class Outcome:
             model.final_utilities(),
             model.walked_out_step,
             model.end_step,
+            model.forecasts(),
         )
 
     def __len__(self) -> int:
@@ -65,14 +67,19 @@ def summarize(outcome: Outcome, replication: int = 0) -> dict[str, Any]:
     for k, issue in enumerate(talks.issues):
         agreed = bool(outcome.agreed[r, k])
         value = float(outcome.value[r, k]) if agreed else None
+        forecast = None if np.isnan(outcome.forecast[r, k]) else float(outcome.forecast[r, k])
         issues[issue.name] = {
             "agreed": agreed,
             "value": value,
             "step": int(outcome.agreed_step[r, k]) if agreed else None,
             "meaning": issue.describe(value) if value is not None else "no agreement",
+            "forecast": forecast,
         }
         if issue.scale != (0.0, 1.0):
             issues[issue.name]["value_on_source_scale"] = None if value is None else issue.to_source(value)
+            issues[issue.name]["forecast_on_source_scale"] = (
+                None if forecast is None else issue.to_source(forecast)
+            )
     walked = outcome.walked_out_step[r]
     summary: dict[str, Any] = {
         "scenario": talks.name,

@@ -83,7 +83,8 @@ class Scenario:
     ideal: np.ndarray
     """Ideal points, shape (actors, issues), on [0, 1]."""
     salience: np.ndarray
-    """Saliences, shape (actors, issues), each row normalised to sum to 1 (or all zero)."""
+    """Saliences, shape (actors, issues), each row normalised to sum to 1 (or all zero): the
+    weights of an actor's own utility."""
     capability: np.ndarray
     reservation: np.ndarray
     concession: np.ndarray
@@ -96,7 +97,17 @@ class Scenario:
     utility_exponent: int = 1
     record: Mapping[str, Record] = field(default_factory=dict)
     source: str = ""
+    stated_salience: np.ndarray | None = None
+    """Saliences as the source states them, before normalising: the weights of capability-and-
+    salience-weighted means across actors (the compromise, drafts, targets). Defaults to `salience`."""
 
+    def __post_init__(self) -> None:
+        if self.stated_salience is None:
+            object.__setattr__(self, "stated_salience", self.salience)
+
+    def weights(self) -> np.ndarray:
+        """Capability times stated salience, shape (actors, issues): how much each actor pulls a mean."""
+        return self.capability[:, None] * self.stated_salience
     @property
     def issue_names(self) -> tuple[str, ...]:
         return tuple(issue.name for issue in self.issues)
@@ -258,9 +269,9 @@ def _build(cfg: Mapping[str, Any]) -> Scenario:
         rows["weight"].append(weight)
         rows["present"].append(bool(spec.get("present", True)))
 
-    salience = np.array(rows["salience"], dtype=float)
-    totals = salience.sum(axis=1, keepdims=True)
-    salience = np.divide(salience, totals, out=np.zeros_like(salience), where=totals > 0)
+    stated = np.array(rows["salience"], dtype=float)
+    totals = stated.sum(axis=1, keepdims=True)
+    salience = np.divide(stated, totals, out=np.zeros_like(stated), where=totals > 0)
 
     exponent = cfg.get("utility_exponent", 1)
     if exponent not in (1, 2):
@@ -305,4 +316,5 @@ def _build(cfg: Mapping[str, Any]) -> Scenario:
         utility_exponent=int(exponent),
         record=record,
         source=str(cfg.get("source") or ""),
+        stated_salience=stated,
     )

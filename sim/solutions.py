@@ -299,10 +299,12 @@ def _setup(
     return feasible, d
 
 
-def _player_weights(weights: ArrayLike | None, n: int) -> np.ndarray:
+def _player_weights(weights: ArrayLike | None, n: int, positive: bool = False) -> np.ndarray:
     if weights is None:
         return np.ones(n)
     w = np.asarray(weights, dtype=float)
+    if positive and (w.shape != (n,) or np.any(w <= 0)):
+        raise ValueError(f"bargaining powers must be {n} positive numbers")
     if w.shape != (n,) or np.any(w < 0) or not np.any(w > 0):
         raise ValueError(f"weights must be {n} non-negative numbers, not all zero")
     return w
@@ -311,37 +313,42 @@ def _player_weights(weights: ArrayLike | None, n: int) -> np.ndarray:
 def _nash_by_slsqp(
     feasible: _FeasibleSet, disagreement: np.ndarray, weights: np.ndarray, start: np.ndarray, gain: float
 ) -> np.ndarray:
-    """Maximise Σ w_i log v_i over (z, v) with v ≤ u(z) - d, by SLSQP from a point where v > 0."""
-    n, m = feasible.n_players, feasible.dimension
-    floor = gain * 1e-9
+    """Maximise Σ w_i φ(u_i(z) - d_i) by SLSQP from the max-min point, φ being log above a floor e
+    and its second-order Taylor extension below, so that every trial point has a finite value.
 
-    def objective(v: np.ndarray) -> float:
-        return -float(weights @ np.log(v[m:]))
+    The optimality condition of the Nash point v* against the max-min point, whose gains are all
+    at least `gain`, gives v*_i ≥ w_i·gain/Σw; with e below that bound, the concave function
+    Σ w φ has the same maximiser as the Nash product.
+    """
+    if feasible.dimension == 0:
+        return start
+    floor = 0.5 * gain * weights.min() / weights.sum()
 
-    def objective_gradient(v: np.ndarray) -> np.ndarray:
-        return np.concatenate([np.zeros(m), -weights / v[m:]])
+    def log_extended(v: np.ndarray) -> np.ndarray:
+        below = np.minimum(v - floor, 0.0)
+        return np.log(np.maximum(v, floor)) + below / floor - below**2 / (2 * floor**2)
 
-    constraints = [
-        {
-            "type": "ineq",
-            "fun": lambda v: feasible.values(v[:m]) - disagreement - v[m:],
-            "jac": lambda v: np.hstack([feasible.jacobian(v[:m]), -np.eye(n)]),
-        },
-        *feasible.linear_constraint_for_slsqp(extra=n),
-    ]
+    def log_extended_slope(v: np.ndarray) -> np.ndarray:
+        return 1 / np.maximum(v, floor) - np.minimum(v - floor, 0.0) / floor**2
+
+    def objective(z: np.ndarray) -> float:
+        return -float(weights @ log_extended(feasible.values(z) - disagreement))
+
+    def objective_gradient(z: np.ndarray) -> np.ndarray:
+        return -(weights * log_extended_slope(feasible.values(z) - disagreement)) @ feasible.jacobian(z)
+
     result = minimize(
         objective,
-        np.concatenate([start, feasible.values(start) - disagreement]),
+        start,
         jac=objective_gradient,
-        bounds=[*feasible.box(), *[(floor, None)] * n],
-        constraints=constraints,
+        bounds=feasible.box() or None,
+        constraints=feasible.linear_constraint_for_slsqp(extra=0),
         method="SLSQP",
         options=_SLSQP_OPTIONS,
     )
-    decision = result.x[:m]
-    if _violation(feasible, decision, disagreement + floor) > _CONSTRAINT_VIOLATION_LIMIT:
+    if _violation(feasible, result.x, disagreement + floor) > _CONSTRAINT_VIOLATION_LIMIT:
         raise RuntimeError(f"SLSQP failed on the Nash programme: {result.message}")
-    return decision
+    return result.x
 
 
 def _box_barrier_response(
@@ -393,7 +400,7 @@ def _nash_gains_by_dual(
         return float(prices @ offsets - row_weights @ np.log(prices) + box_value)
 
     while mu >= 1e-10:
-        row_weights = np.concatenate([np.where(shares > 0, shares, mu), np.full(n_inequalities, mu)])
+        row_weights = np.concatenate([shares, np.full(n_inequalities, mu)])
         for _ in range(200):
             response, _value, slope = _box_barrier_response(rows.T @ prices, low, width, mu)
             gradient = offsets + rows @ response - row_weights / prices
@@ -415,7 +422,7 @@ def _nash_gains_by_dual(
         else:
             return None
         mu /= 10
-    return row_weights[: len(shares)] / prices[: len(shares)]
+    return shares / prices[: len(shares)]
 
 
 def _frontier_along(
@@ -445,11 +452,11 @@ def nash_solution(
 ) -> BargainingPoint | None:
     """The (weighted) Nash bargaining solution: argmax Σ w_i log(u_i - d_i) over u > d.
 
-    Nash (1950); with bargaining powers w (equal by default), Kalai (1977) and Roth (1979).
-    Returns None when no feasible point gives every player strictly more than d_i.
+    Nash (1950); with positive bargaining powers w (equal by default), Kalai (1977) and Roth
+    (1979). Returns None when no feasible point gives every player strictly more than d_i.
     """
     feasible, d = _setup(utility, bounds, disagreement, constraints)
-    w = _player_weights(weights, feasible.n_players)
+    w = _player_weights(weights, feasible.n_players, positive=True)
     start, gain = _largest_equal_gain(feasible, d)
     if gain <= FEASIBILITY_TOLERANCE:
         return None

@@ -82,7 +82,7 @@ class AlternatingOffers(Protocol):
         self.signatory_rows = np.array([g.index for g in self.signatories])
         capability = np.array([g.capability for g in self.signatories])
         self.cumulative_share = np.cumsum(capability / capability.sum())
-        self.draft_weights = np.array([g.capability * g.salience for g in self.signatories])
+        self.draft_weights = model.negotiation.weights()[self.signatory_rows]
         present_capability = sum(actor.capability for actor in model.actors if actor.present)
         self.support_share = {o.key: o.capability / present_capability for o in model.observers}
         self.steps_without_agreement = np.zeros(model.n_replications, dtype=int)
