@@ -10,13 +10,9 @@ agreement costs it (1 - r_i) / K, an equal share of the value it puts on no agre
 So u_i = 1 - sum of losses, no agreement anywhere gives exactly r_i, and salience decides how far
 an actor can give way on each issue: far on the issues it cares little about, little on the rest.
 
-Concession. At time fraction tau = t / T an actor accepts a text whose loss is at most
-phi(tau) = tau^(1/beta) times the cost of no agreement (beta < 1 Boulware, beta > 1 Conceder),
-i.e. its aspiration a(tau) = 1 - phi(tau) (1 - r) falls from 1 to r at the deadline and never rises.
-
-Patrons. A patron also weighs its client (Russia and Iran the government, Turkey the opposition):
-it accepts only texts that pass both its own test and the test of its effective utility
-(1 - alpha) u_patron + alpha u_client. That is how a party influences the talks it does not sign.
+Decisions. An actor's strategy (`sim/strategies/`) decides its position, its answers and its
+proposals: by default time-dependent concession, under which a patron also weighs its client
+(Russia and Iran the government, Turkey the opposition) — how a party sways talks it does not sign.
 """
 
 from __future__ import annotations
@@ -76,13 +72,15 @@ def sublevel_interval(
 
 
 class Actor(mesa.Agent):
-    """A delegation at the table: preferences, a concession curve and, for a patron, a client."""
+    """A delegation at the table: preferences, a strategy of concession and, for a patron, a client."""
 
     role: ClassVar[str] = "actor"
     model: NegotiationModel
 
     def __init__(self, model: NegotiationModel, index: int) -> None:
         super().__init__(model)
+        from sim.strategies import STRATEGIES
+
         talks = model.negotiation
         self.index = index
         self.key = talks.actors[index]
@@ -92,78 +90,58 @@ class Actor(mesa.Agent):
         self.capability = float(talks.capability[index])
         self.reservation = float(talks.reservation[index])
         self.beta = float(talks.concession[index])
+        self.discount = float(talks.discount[index])
         self.patron_weight = float(talks.patron_weight[index])
         self.exponent = talks.utility_exponent
         self.present = bool(talks.present[index])
-        self.disagreement_cost = (1.0 - self.reservation) / talks.n_issues
+        self.n_groups = talks.n_groups
+        self.disagreement_cost = (1.0 - self.reservation) / talks.n_groups
         """What an issue left without agreement costs this actor."""
+        groups = talks.group_matrix()
+        self._groups = groups if talks.n_groups < talks.n_issues else None
+        self.column_cost = self.disagreement_cost / groups.sum(axis=0)[groups.argmax(axis=1)]
+        """The cost of no agreement spread over an issue's columns (one column unless a division)."""
+        self.divisions = talks.divisions()
         self.client: Actor | None = None
         self.target = self.ideal.copy()
         """Where this actor concedes toward: the weighted ideal of the other signatories."""
+        self.strategy = STRATEGIES[talks.strategies[index]](self)
 
     # Preferences
 
     def loss(self, text: np.ndarray) -> np.ndarray:
-        """Loss per issue from `text` (any shape ending in issues)."""
+        """Loss per issue column from `text` (any shape ending in issue columns)."""
         distance = np.abs(text - self.ideal)
         return self.salience * (distance if self.exponent == 1 else distance**self.exponent)
 
+    def group_total(self, per_column: np.ndarray) -> np.ndarray:
+        """Each column's value summed over the columns of its issue (a division's shares count as one)."""
+        if self._groups is None:
+            return per_column
+        return (per_column @ self._groups) @ self._groups.T
+
     def utility(self, values: np.ndarray, agreed: np.ndarray) -> np.ndarray:
         """Utility of an outcome: `values` where `agreed`, no agreement elsewhere."""
-        cost = np.where(agreed, self.loss(values), self.disagreement_cost)
+        cost = np.where(agreed, self.loss(values), self.column_cost)
         return 1.0 - cost.sum(axis=-1)
 
-    def concession(self, tau: np.ndarray | float) -> np.ndarray | float:
-        """How much of the way to its reservation the actor has gone at time fraction tau."""
-        return np.minimum(tau, 1.0) ** (1.0 / self.beta)
+    # Decisions, as the actor's strategy makes them
 
     def aspiration(self, tau: np.ndarray | float) -> np.ndarray | float:
-        """The utility the actor still holds out for at time fraction tau: from 1 down to r."""
-        return 1.0 - self.concession(tau) * (1.0 - self.reservation)
-
-    # Decisions
+        """The utility the actor still holds out for at time fraction tau."""
+        return self.strategy.aspiration(tau)
 
     def accepts(self, text: np.ndarray, tau: np.ndarray | float) -> np.ndarray:
-        """Whether each issue's text is good enough at time fraction tau (own and effective test)."""
-        phi = self.concession(tau)
-        ok = self.loss(text) <= phi * self.disagreement_cost + TOLERANCE
-        if self.client is not None and self.patron_weight > 0:
-            client = self.client
-            weight = self.patron_weight
-            effective = (1 - weight) * self.loss(text) + weight * client.loss(text)
-            budget = (1 - weight) * self.disagreement_cost + weight * client.disagreement_cost
-            ok &= effective <= phi * budget + TOLERANCE
-        return ok
-
-    def acceptable_interval(self, tau: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
-        """Per issue, the texts this actor would accept at tau: [low, high], empty where low > high.
-
-        `tau` may be an array of shape (steps, 1), giving one row of intervals per step.
-        """
-        phi = self.concession(tau)
-        low, high = sublevel_interval(
-            self.ideal, self.salience, self.ideal, 0.0, phi * self.disagreement_cost, self.exponent
-        )
-        if self.client is not None and self.patron_weight > 0:
-            client, weight = self.client, self.patron_weight
-            budget = (1 - weight) * self.disagreement_cost + weight * client.disagreement_cost
-            eff_low, eff_high = sublevel_interval(
-                self.ideal,
-                (1 - weight) * self.salience,
-                client.ideal,
-                weight * client.salience,
-                phi * budget,
-                self.exponent,
-            )
-            both = np.maximum(low, eff_low) <= np.minimum(high, eff_high)
-            low = np.where(both, np.maximum(low, eff_low), low)
-            high = np.where(both, np.minimum(high, eff_high), high)
-        return low, high
+        """Whether each issue's text is good enough at time fraction tau."""
+        return self.strategy.accepts(text, tau)
 
     def demand(self, tau: np.ndarray | float) -> np.ndarray:
-        """The text this actor stands for at tau: the acceptable text nearest its target."""
-        low, high = self.acceptable_interval(tau)
-        return np.where(low <= high, np.clip(self.target, low, high), self.ideal)
+        """The text this actor stands for at tau."""
+        return self.strategy.demand(tau)
+
+    def proposal(self) -> np.ndarray:
+        """What the actor puts on the table when recognised, per replication."""
+        return self.strategy.proposal(self.model)
 
 
 class Guarantor(Actor):
@@ -190,7 +168,7 @@ class Party(Actor):
     def review(self, text: np.ndarray, open_issues: np.ndarray, active: np.ndarray) -> np.ndarray:
         """Count the steps the open texts stay below no agreement; return where the party walks out."""
         loss = np.where(open_issues, self.loss(text), 0.0).sum(axis=1)
-        cost = open_issues.sum(axis=1) * self.disagreement_cost
+        cost = (open_issues * self.column_cost).sum(axis=1)
         unhappy = active & open_issues.any(axis=1) & (loss > cost + TOLERANCE)
         self.unhappy_steps = np.where(unhappy, self.unhappy_steps + 1, 0)
         return self.unhappy_steps >= self.patience

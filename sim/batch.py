@@ -70,6 +70,7 @@ def run_batch(
     walked = np.full((n, scenario.n_actors), NOT_YET, dtype=np.int32)
     end_step = np.zeros(n, dtype=np.int32)
     forecast = np.full((n, scenario.n_issues), np.nan)
+    proposer = np.full((n, scenario.n_issues), NOT_YET, dtype=np.int32)
     traces: list[pd.DataFrame] = []
     protocol_name = str(protocol_cfg.get("name"))
     bar = _progress_bar(n, progress)
@@ -79,7 +80,7 @@ def run_batch(
         agreed[part], value[part], agreed_step[part] = model.agreed, model.agreed_value, model.agreed_step
         utilities[part] = model.final_utilities()
         walked[part], end_step[part] = model.walked_out_step, model.end_step
-        forecast[part] = model.forecasts()
+        forecast[part], proposer[part] = model.forecasts(), model.agreed_proposer
         if trace:
             frame = trace_frame(model)
             if "seed" not in frame:
@@ -102,6 +103,7 @@ def run_batch(
         walked,
         end_step,
         forecast,
+        proposer,
         pd.concat(traces, ignore_index=True) if traces else None,
     )
 
@@ -146,6 +148,8 @@ def summarize_batch(batch: BatchOutcome, base_seed: int) -> dict[str, Any]:
     low, high = wilson_interval(batch.agreed.sum(axis=0), n)
     issues: dict[str, Any] = {}
     for k, issue in enumerate(talks.issues):
+        if issue.group:
+            continue
         values = batch.value[batch.agreed[:, k], k]
         quantiles = np.quantile(values, [0.05, 0.25, 0.5, 0.75, 0.95]) if values.size else [np.nan] * 5
         issues[issue.name] = {
@@ -162,6 +166,8 @@ def summarize_batch(batch: BatchOutcome, base_seed: int) -> dict[str, Any]:
             "meaning_of_median": issue.describe(float(quantiles[2])) if values.size else "no agreement",
             "step_mean": _nullable(batch.agreed_step[batch.agreed[:, k], k].mean()) if values.size else None,
         }
+    for division, columns in talks.divisions().items():
+        issues[division] = division_shares(batch, columns)
     utilities = {}
     for i, actor in enumerate(talks.actors):
         mean, lo, hi = mean_interval(batch.utilities[:, i])
@@ -199,6 +205,43 @@ def summarize_batch(batch: BatchOutcome, base_seed: int) -> dict[str, Any]:
     return summary
 
 
+def division_shares(batch: BatchOutcome, columns: list[int]) -> dict[str, Any]:
+    """How a division was split: the proposer's share, its coalition partners', the excluded."""
+    agreed = batch.agreed[:, columns[0]]
+    shares = batch.value[agreed][:, columns]
+    recipients = [batch.scenario.issues[k].name.split(".", 1)[1] for k in columns]
+    proposer = batch.agreed_proposer[agreed, columns[0]]
+    proposer_column = np.array(
+        [recipients.index(batch.scenario.actors[p]) if p >= 0 else -1 for p in proposer]
+    )
+    rows = np.arange(len(shares))
+    is_proposer = np.zeros_like(shares, dtype=bool)
+    is_proposer[rows[proposer_column >= 0], proposer_column[proposer_column >= 0]] = True
+    low, high = wilson_interval(int(agreed.sum()), len(agreed))
+
+    def stats(values: np.ndarray) -> dict[str, Any]:
+        mean, lo, hi = mean_interval(values)
+        return {
+            "mean": _nullable(mean),
+            "interval": [_nullable(lo), _nullable(hi)],
+            "count": int(values.size),
+        }
+
+    return {
+        "agreement_probability": float(agreed.mean()),
+        "interval": [float(low), float(high)],
+        "proposer_share": stats(shares[is_proposer]),
+        "partner_share": stats(shares[~is_proposer & (shares > 0)]),
+        "excluded_share": stats(shares[~is_proposer & (shares <= 0)]),
+        "mean_share": {
+            who: _nullable(shares[:, j].mean()) if len(shares) else None for j, who in enumerate(recipients)
+        },
+        "value": {"median": None},
+        "meaning_of_median": "see proposer_share and partner_share",
+        "step_mean": _nullable(batch.agreed_step[agreed, columns[0]].mean()) if agreed.any() else None,
+    }
+
+
 def format_batch_table(summary: dict[str, Any]) -> str:
     lines = [
         f"{summary['title']} — protocol {summary['protocol']}, {summary['replications']} replications "
@@ -216,6 +259,12 @@ def format_batch_table(summary: dict[str, Any]) -> str:
             f"{name:<12} {issue['agreement_probability']:>9.3f} {f'[{lo:.3f}, {hi:.3f}]':>15} "
             f"{shown:>13}  {issue['meaning_of_median']}"
         )
+        if "proposer_share" in issue:
+            for role in ("proposer", "partner", "excluded"):
+                share = issue[f"{role}_share"]
+                if share["count"]:
+                    lo, hi = share["interval"]
+                    lines.append(f"{'':<12} mean {role} share {share['mean']:.4f} [{lo:.4f}, {hi:.4f}]")
     lines += ["", f"{'actor':<12} {'mean utility':>12} {'95% interval':>17}"]
     for actor, mean in summary["utilities"].items():
         lo, hi = summary["utility_intervals"][actor]

@@ -8,11 +8,12 @@ the wrong type is rejected when the configuration is composed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 
 
 def config_dir() -> Path:
@@ -23,18 +24,20 @@ def config_dir() -> Path:
 
 @dataclass
 class IssueConf:
-    low: str = MISSING
-    high: str = MISSING
+    low: str = ""
+    high: str = ""
     description: str = ""
     marks: dict[str, str] = field(default_factory=dict)
     scale: list[float] = field(default_factory=lambda: [0.0, 1.0])
+    kind: str = "position"
+    recipients: list[str] | None = None
 
 
 @dataclass
 class ActorConf:
     name: str = MISSING
     role: str = MISSING
-    ideal: dict[str, float] = MISSING
+    ideal: dict[str, float] = field(default_factory=dict)
     salience: dict[str, float] = MISSING
     capability: float = MISSING
     reservation: float = MISSING
@@ -43,6 +46,8 @@ class ActorConf:
     patron_of: str | None = None
     patron_weight: float = 0.0
     present: bool = True
+    strategy: str = "time_dependent"
+    discount: float = 1.0
 
 
 @dataclass
@@ -59,9 +64,20 @@ class ScenarioConf:
     title: str = MISSING
     source: str = ""
     utility_exponent: int = 1
+    decision: str = "unanimity"
+    recognition: str | None = None
     issues: dict[str, IssueConf] = MISSING
     actors: dict[str, ActorConf] = MISSING
     record: dict[str, RecordConf] = field(default_factory=dict)
+    path: str | None = None
+    """A published negotiation table to import instead of `issues` and `actors` (`sim.table_scenario`)."""
+    signatories: Any = None
+    """For an imported table, who signs (the veto players): null for every actor, a number N for the N
+    most capable, or a list of actor keys."""
+    reservation: float = 0.0
+    """For an imported table, every actor's reservation utility."""
+    concession: float = 1.0
+    """For an imported table, every actor's concession exponent beta."""
 
 
 @dataclass
@@ -70,6 +86,13 @@ class ProtocolConf:
 
     name: str = MISSING
     max_steps: int = 40
+
+
+class Task(StrEnum):
+    """What `python -m sim` does: run one negotiation, or score forecasts against recorded outcomes."""
+
+    run = "run"
+    validate = "validate"
 
 
 @dataclass
@@ -82,10 +105,18 @@ class Config:
     plots: bool = True
     results: str = "results"
     quiet: bool = False
+    task: Task = Task.run
+
+
+def table_name(path: str | None) -> str:
+    """The name of an imported table's scenario and run folder: the file's stem (`${table_name:...}`)."""
+    return Path(path).stem if path else "table"
 
 
 def register_configs() -> None:
     """Put the schemas in Hydra's ConfigStore, where the YAML files name them in their defaults."""
+    if not OmegaConf.has_resolver("table_name"):
+        OmegaConf.register_new_resolver("table_name", table_name)
     store = ConfigStore.instance()
     store.store(name="config_schema", node=Config)
     store.store(group="scenario", name="scenario_schema", node=ScenarioConf)

@@ -50,6 +50,8 @@ class NegotiationModel(mesa.Model):
         self.agreed = np.zeros((replications, issues), dtype=bool)
         self.agreed_value = np.full((replications, issues), np.nan)
         self.agreed_step = np.full((replications, issues), NOT_YET)
+        self.agreed_proposer = np.full((replications, issues), NOT_YET)
+        """Who proposed each agreed text (an actor index, or -1 for the table)."""
         self.forecast = np.full((replications, issues), np.nan)
         """A forecasting protocol's predicted outcome per issue; where it stays NaN, the agreed value."""
         self.finished = np.zeros(replications, dtype=bool)
@@ -143,6 +145,7 @@ class NegotiationModel(mesa.Model):
         self.agreed |= agree
         self.agreed_value = np.where(agree, self.text, self.agreed_value)
         self.agreed_step = np.where(agree, self.steps, self.agreed_step)
+        self.agreed_proposer = np.where(agree, self.proposer[:, None], self.agreed_proposer)
         self.open &= ~agree
         self.finish(~self.finished & ~self.open.any(axis=1))
 

@@ -39,6 +39,7 @@ class Outcome:
     walked_out_step: np.ndarray
     end_step: np.ndarray
     forecast: np.ndarray
+    agreed_proposer: np.ndarray
 
     @classmethod
     def of(cls, model: NegotiationModel) -> Outcome:
@@ -53,6 +54,7 @@ class Outcome:
             model.walked_out_step,
             model.end_step,
             model.forecasts(),
+            model.agreed_proposer,
         )
 
     def __len__(self) -> int:
@@ -63,8 +65,11 @@ def summarize(outcome: Outcome, replication: int = 0) -> dict[str, Any]:
     """The outcome of one replication as the `summary.json` contract describes it."""
     talks = outcome.scenario
     r = replication
+    names = np.array([*talks.actors, TABLE])
     issues: dict[str, Any] = {}
     for k, issue in enumerate(talks.issues):
+        if issue.group:
+            continue
         agreed = bool(outcome.agreed[r, k])
         value = float(outcome.value[r, k]) if agreed else None
         forecast = None if np.isnan(outcome.forecast[r, k]) else float(outcome.forecast[r, k])
@@ -74,12 +79,28 @@ def summarize(outcome: Outcome, replication: int = 0) -> dict[str, Any]:
             "step": int(outcome.agreed_step[r, k]) if agreed else None,
             "meaning": issue.describe(value) if value is not None else "no agreement",
             "forecast": forecast,
+            "proposer": str(names[outcome.agreed_proposer[r, k]]) if agreed else None,
         }
         if issue.scale != (0.0, 1.0):
             issues[issue.name]["value_on_source_scale"] = None if value is None else issue.to_source(value)
             issues[issue.name]["forecast_on_source_scale"] = (
                 None if forecast is None else issue.to_source(forecast)
             )
+    for division, columns in talks.divisions().items():
+        first = columns[0]
+        agreed = bool(outcome.agreed[r, first])
+        recipients = [talks.issues[k].name.removeprefix(f"{division}.") for k in columns]
+        shares = {who: float(outcome.value[r, k]) for who, k in zip(recipients, columns, strict=True)}
+        issues[division] = {
+            "agreed": agreed,
+            "value": shares if agreed else None,
+            "step": int(outcome.agreed_step[r, first]) if agreed else None,
+            "meaning": ", ".join(f"{who} {share:.3f}" for who, share in shares.items() if share > 0)
+            if agreed
+            else "no agreement",
+            "forecast": None,
+            "proposer": str(names[outcome.agreed_proposer[r, first]]) if agreed else None,
+        }
     walked = outcome.walked_out_step[r]
     summary: dict[str, Any] = {
         "scenario": talks.name,
@@ -96,13 +117,18 @@ def summarize(outcome: Outcome, replication: int = 0) -> dict[str, Any]:
         "issues_meta": {
             issue.name: {"low": issue.low, "high": issue.high, "description": issue.description}
             for issue in talks.issues
+            if not issue.group
         },
         "actors": {
             actor: {
                 "name": talks.display_names[i],
                 "role": talks.roles[i],
                 "present": bool(talks.present[i]),
-                "ideal": dict(zip(talks.issue_names, map(float, talks.ideal[i]), strict=True)),
+                "ideal": {
+                    issue.name: float(talks.ideal[i, k])
+                    for k, issue in enumerate(talks.issues)
+                    if not issue.group
+                },
                 "reservation": float(talks.reservation[i]),
             }
             for i, actor in enumerate(talks.actors)
@@ -115,6 +141,25 @@ def summarize(outcome: Outcome, replication: int = 0) -> dict[str, Any]:
         }
         summary["record"] = {"matches": all(checks.values()), "issues": checks}
     return summary
+
+
+def expand_divisions(summary: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `summary` with each division's shares as issues of their own, as the trace has them."""
+    issues: dict[str, Any] = {}
+    meta = dict(summary["issues_meta"])
+    for name, issue in summary["issues"].items():
+        if not isinstance(issue["value"], dict) and not (issue["value"] is None and name not in meta):
+            issues[name] = issue
+            continue
+        for who in (issue["value"] or {}) or [a for a in summary["actors"]]:
+            share = None if issue["value"] is None else issue["value"][who]
+            issues[f"{name}.{who}"] = {**issue, "value": share, "meaning": ""}
+            meta[f"{name}.{who}"] = {
+                "low": f"nothing for {who}",
+                "high": f"all of it for {who}",
+                "description": "",
+            }
+    return {**summary, "issues": issues, "issues_meta": meta}
 
 
 def trace_frame(model: NegotiationModel) -> pd.DataFrame:
@@ -218,20 +263,33 @@ def write_csv(path: Path, frame: pd.DataFrame) -> None:
 
 
 def format_table(summary: dict[str, Any]) -> str:
-    """The short table printed after a run: issues, then actors."""
+    """The short table printed after a run: issues, then actors.
+
+    For an imported table (issues on a scale other than [0, 1]) the column `source` gives the
+    agreed value on the source's scale.
+    """
     lines = [
         f"{summary['title']} — protocol {summary['protocol']}, seed {summary['seed']}, "
         f"{summary['steps']} steps"
     ]
+    issues = summary["issues"]
+    on_source = any("value_on_source_scale" in issue for issue in issues.values())
+    issue_width = max([12, *map(len, issues)])
+    actor_width = max([12, *map(len, summary["utilities"])])
     lines.append("")
-    lines.append(f"{'issue':<12} {'agreed':<7} {'value':>6} {'step':>5}  meaning")
-    for name, issue in summary["issues"].items():
-        value = "-" if issue["value"] is None else f"{issue['value']:.3f}"
+    source_header = f" {'source':>7}" if on_source else ""
+    lines.append(f"{'issue':<{issue_width}} {'agreed':<7} {'value':>6}{source_header} {'step':>5}  meaning")
+    for name, issue in issues.items():
+        value = f"{issue['value']:.3f}" if isinstance(issue["value"], float) else "-"
+        source = ""
+        if on_source:
+            at = issue.get("value_on_source_scale")
+            source = f" {'-' if at is None else f'{at:.4g}':>7}"
         step = "-" if issue["step"] is None else str(issue["step"])
         agreed = "yes" if issue["agreed"] else "no"
-        lines.append(f"{name:<12} {agreed:<7} {value:>6} {step:>5}  {issue['meaning']}")
+        lines.append(f"{name:<{issue_width}} {agreed:<7} {value:>6}{source} {step:>5}  {issue['meaning']}")
     lines.append("")
-    lines.append(f"{'actor':<12} {'role':<10} {'utility':>7} {'reserv.':>7}  note")
+    lines.append(f"{'actor':<{actor_width}} {'role':<10} {'utility':>7} {'reserv.':>7}  note")
     for actor, utility in summary["utilities"].items():
         info = summary["actors"][actor]
         note = []
@@ -240,7 +298,8 @@ def format_table(summary: dict[str, Any]) -> str:
         if not info["present"]:
             note.append("absent")
         lines.append(
-            f"{actor:<12} {info['role']:<10} {utility:>7.3f} {info['reservation']:>7.3f}  {'; '.join(note)}"
+            f"{actor:<{actor_width}} {info['role']:<10} {utility:>7.3f} {info['reservation']:>7.3f}  "
+            f"{'; '.join(note)}".rstrip()
         )
     if "record" in summary:
         verdict = "matches" if summary["record"]["matches"] else "does not match"

@@ -9,8 +9,9 @@ import numpy as np
 from omegaconf import DictConfig
 
 from sim.cli import build
+from sim.config import Task
 from sim.model import NegotiationModel
-from sim.outputs import Outcome, format_table, summarize, trace_frame, write_csv, write_json
+from sim.outputs import Outcome, expand_divisions, format_table, summarize, trace_frame, write_csv, write_json
 from sim.protocols import make_protocol
 
 
@@ -20,6 +21,10 @@ def run_and_write(cfg: DictConfig, output_dir: Path, job_line: str | None = None
     `summary.json` is written last, so a folder that has it holds a complete run. In a sweep,
     `job_line` names the job and one line is printed instead of the table.
     """
+    if cfg.get("task") == Task.validate:
+        from sim.validate import validate_and_write
+
+        return validate_and_write(cfg, output_dir, job_line)
     scenario, protocol_cfg = build(cfg)
     output_dir.mkdir(parents=True, exist_ok=True)
     if cfg.replications > 1:
@@ -32,8 +37,10 @@ def run_and_write(cfg: DictConfig, output_dir: Path, job_line: str | None = None
         if cfg.plots:
             from sim.plots import write_run_plots
 
-            write_run_plots(output_dir, summary, trace)
+            write_run_plots(output_dir, expand_divisions(summary), trace)
         table = format_table(summary)
+    if cfg.scenario.get("path"):
+        summary["path"] = scenario.source
     write_json(output_dir / "summary.json", summary)
     if job_line is not None:
         print(f"{job_line}: {one_line(summary)}")

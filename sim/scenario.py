@@ -17,6 +17,9 @@ import numpy as np
 from sim.errors import UserError
 
 ROLES = ("party", "guarantor", "observer", "mediator")
+ISSUE_KINDS = ("position", "division")
+DECISION_RULES = ("unanimity", "majority")
+RECOGNITION_RULES = ("rotate", "random", "capability")
 """Guarantors sign (they propose and must all accept); parties influence their patrons and may
 walk out; observers lend or withhold support; the mediator drafts compromise texts."""
 
@@ -35,6 +38,13 @@ class Issue:
     """The source's scale, for reporting a value back in the source's units."""
     marks: Mapping[float, str] = field(default_factory=dict)
     """Labelled points inside (0, 1), such as the status quo."""
+    group: str = ""
+    """For one recipient's share of a division (a budget among actors), the division's name."""
+
+    @property
+    def issue(self) -> str:
+        """The issue this column belongs to: itself, or the division it is a share of."""
+        return self.group or self.name
 
     def to_source(self, value: float) -> float:
         lo, hi = self.scale
@@ -101,13 +111,52 @@ class Scenario:
     """Saliences as the source states them, before normalising: the weights of capability-and-
     salience-weighted means across actors (the compromise, drafts, targets). Defaults to `salience`."""
 
+    decision: str = "unanimity"
+    """Which guarantors must accept a text: all of them, or more than half."""
+    recognition: str | None = None
+    """Who proposes, when the scenario's institution prescribes it (`rotate` puts the first first)."""
+    strategies: tuple[str, ...] = ()
+    """Each actor's strategy (a name in `sim.strategies.STRATEGIES`); time-dependent by default."""
+    discount: np.ndarray | None = None
+    """Each actor's discount factor per step, for the strategies that use one."""
+
     def __post_init__(self) -> None:
         if self.stated_salience is None:
             object.__setattr__(self, "stated_salience", self.salience)
+        if not self.strategies:
+            object.__setattr__(self, "strategies", ("time_dependent",) * self.n_actors)
+        if self.discount is None:
+            object.__setattr__(self, "discount", np.ones(self.n_actors))
+
+    @property
+    def issue_groups(self) -> tuple[str, ...]:
+        """The issues as the user names them: a division's share columns count as one issue."""
+        return tuple(dict.fromkeys(column.issue for column in self.issues))
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.issue_groups)
+
+    def group_matrix(self) -> np.ndarray:
+        """Columns (shape K) by issues (shape G): 1 where a column belongs to an issue."""
+        groups = self.issue_groups
+        matrix = np.zeros((self.n_issues, len(groups)))
+        for k, column in enumerate(self.issues):
+            matrix[k, groups.index(column.issue)] = 1.0
+        return matrix
+
+    def divisions(self) -> dict[str, list[int]]:
+        """Each division's name and its share columns."""
+        out: dict[str, list[int]] = {}
+        for k, column in enumerate(self.issues):
+            if column.group:
+                out.setdefault(column.group, []).append(k)
+        return out
 
     def weights(self) -> np.ndarray:
         """Capability times stated salience, shape (actors, issues): how much each actor pulls a mean."""
         return self.capability[:, None] * self.stated_salience
+
     @property
     def issue_names(self) -> tuple[str, ...]:
         return tuple(issue.name for issue in self.issues)
@@ -130,7 +179,15 @@ class Scenario:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> Scenario:
-        """Validate a scenario configuration (a mapping, e.g. a resolved DictConfig)."""
+        """Validate a scenario configuration (a mapping, e.g. a resolved DictConfig).
+
+        With a `path`, or with neither issues nor actors, the scenario is a published table
+        (`sim.table_scenario`).
+        """
+        if cfg.get("path") or not (cfg.get("issues") or cfg.get("actors")):
+            from sim.table_scenario import scenario_from_config
+
+            return scenario_from_config(cfg)
         return _build(cfg)
 
 
@@ -144,7 +201,7 @@ def _number(value: Any, where: str, fix: str) -> float:
 
 
 def _require(mapping: Mapping[str, Any], key: str, where: str, fix: str) -> Any:
-    if key not in mapping or mapping[key] is None or mapping[key] == "???":
+    if key not in mapping or mapping[key] is None or mapping[key] in ("???", ""):
         raise UserError(f"{where} has no '{key}': {fix}")
     return mapping[key]
 
@@ -176,6 +233,8 @@ def _issue_values(
 
 
 def _build(cfg: Mapping[str, Any]) -> Scenario:
+    from sim.strategies import STRATEGIES
+
     fix_file = "add it to the scenario file"
     name = str(_require(cfg, "name", "the scenario", fix_file))
     issues_cfg = _require(cfg, "issues", f"scenario '{name}'", fix_file)
@@ -185,9 +244,34 @@ def _build(cfg: Mapping[str, Any]) -> Scenario:
     if not actors_cfg:
         raise UserError(f"scenario '{name}' has no actors: list at least one under 'actors'")
 
+    actor_names = [str(key) for key in actors_cfg]
     issues: list[Issue] = []
+    division_recipients: dict[str, list[str]] = {}
     for key, spec in issues_cfg.items():
         where = f"issue '{key}'"
+        kind = str(spec.get("kind") or "position")
+        if kind not in ISSUE_KINDS:
+            raise UserError(f"scenario.issues.{key}.kind is '{kind}': choose one of {', '.join(ISSUE_KINDS)}")
+        if kind == "division":
+            recipients = [str(r) for r in (spec.get("recipients") or actor_names)]
+            unknown = [r for r in recipients if r not in actor_names]
+            if unknown:
+                raise UserError(
+                    f"scenario.issues.{key}.recipients names '{unknown[0]}', not an actor: "
+                    f"choose among {', '.join(actor_names)}"
+                )
+            division_recipients[str(key)] = recipients
+            issues.extend(
+                Issue(
+                    name=f"{key}.{r}",
+                    low=f"nothing for {r}",
+                    high=f"all of it for {r}",
+                    description=str(spec.get("description") or ""),
+                    group=str(key),
+                )
+                for r in recipients
+            )
+            continue
         scale = spec.get("scale") or (0.0, 1.0)
         issues.append(
             Issue(
@@ -199,8 +283,8 @@ def _build(cfg: Mapping[str, Any]) -> Scenario:
                 marks={float(at): str(label) for at, label in (spec.get("marks") or {}).items()},
             )
         )
-    issue_names = [issue.name for issue in issues]
-    actor_names = [str(key) for key in actors_cfg]
+    positional = [str(key) for key in issues_cfg if str(key) not in division_recipients]
+    issue_names = [str(key) for key in issues_cfg]
 
     rows: dict[str, list[Any]] = {
         key: []
@@ -216,18 +300,47 @@ def _build(cfg: Mapping[str, Any]) -> Scenario:
             "client",
             "weight",
             "present",
+            "strategy",
+            "discount",
         )
     }
     for actor, spec in actors_cfg.items():
         where = f"actor '{actor}'"
         for key in REQUIRED_ACTOR_FIELDS:
+            if key == "ideal" and not positional:
+                continue
             _require(spec, key, where, f"add '{key}' to scenario.actors.{actor}")
+        prefix = f"scenario.actors.{actor}"
         role = str(spec["role"])
         if role not in ROLES:
-            raise UserError(f"scenario.actors.{actor}.role is '{role}': choose one of {', '.join(ROLES)}")
-        prefix = f"scenario.actors.{actor}"
-        ideal = _issue_values(actor, "ideal", spec["ideal"], issue_names, 0.0, 1.0)
-        salience = _issue_values(actor, "salience", spec["salience"], issue_names, 0.0, None)
+            raise UserError(f"{prefix}.role is '{role}': choose one of {', '.join(ROLES)}")
+        ideals = _issue_values(actor, "ideal", spec.get("ideal") or {}, positional, 0.0, 1.0)
+        ideal_given = dict(zip(positional, ideals, strict=True))
+        salience_given = dict(
+            zip(
+                issue_names,
+                _issue_values(actor, "salience", spec["salience"], issue_names, 0.0, None),
+                strict=True,
+            )
+        )
+        ideal = [
+            (1.0 if column.name == f"{column.group}.{actor}" else 0.0)
+            if column.group
+            else ideal_given[column.name]
+            for column in issues
+        ]
+        salience = [
+            (salience_given[column.group] if column.name == f"{column.group}.{actor}" else 0.0)
+            if column.group
+            else salience_given[column.name]
+            for column in issues
+        ]
+        strategy = str(spec.get("strategy") or "time_dependent")
+        if strategy not in STRATEGIES:
+            raise UserError(f"{prefix}.strategy is '{strategy}': choose one of {', '.join(STRATEGIES)}")
+        discount = _number(spec.get("discount", 1.0), f"{prefix}.discount", "give a number in (0, 1]")
+        if not 0.0 < discount <= 1.0:
+            raise UserError(f"{prefix}.discount is {discount:g}: give a number in (0, 1]")
         capability = _number(spec["capability"], f"{prefix}.capability", "give a positive number")
         if capability <= 0:
             raise UserError(f"{prefix}.capability is {capability:g}: give a positive number")
@@ -268,6 +381,8 @@ def _build(cfg: Mapping[str, Any]) -> Scenario:
         rows["client"].append(client)
         rows["weight"].append(weight)
         rows["present"].append(bool(spec.get("present", True)))
+        rows["strategy"].append(strategy)
+        rows["discount"].append(discount)
 
     stated = np.array(rows["salience"], dtype=float)
     totals = stated.sum(axis=1, keepdims=True)
@@ -290,6 +405,15 @@ def _build(cfg: Mapping[str, Any]) -> Scenario:
             note=str(spec.get("note") or ""),
         )
 
+    decision = str(cfg.get("decision") or "unanimity")
+    if decision not in DECISION_RULES:
+        raise UserError(f"scenario.decision is '{decision}': choose one of {', '.join(DECISION_RULES)}")
+    recognition = cfg.get("recognition")
+    if recognition is not None and recognition not in RECOGNITION_RULES:
+        raise UserError(
+            f"scenario.recognition is '{recognition}': choose one of {', '.join(RECOGNITION_RULES)}"
+        )
+
     roles = tuple(rows["role"])
     present = np.array(rows["present"], dtype=bool)
     if not any(role == "guarantor" and here for role, here in zip(roles, present, strict=True)):
@@ -297,7 +421,7 @@ def _build(cfg: Mapping[str, Any]) -> Scenario:
             f"scenario '{name}' has no guarantor present: give at least one actor role 'guarantor'"
         )
 
-    return Scenario(
+    scenario = Scenario(
         name=name,
         title=str(cfg.get("title") or name),
         issues=tuple(issues),
@@ -317,4 +441,11 @@ def _build(cfg: Mapping[str, Any]) -> Scenario:
         record=record,
         source=str(cfg.get("source") or ""),
         stated_salience=stated,
+        decision=decision,
+        recognition=recognition,
+        strategies=tuple(rows["strategy"]),
+        discount=np.array(rows["discount"], dtype=float),
     )
+    for index, strategy in enumerate(scenario.strategies):
+        STRATEGIES[strategy].check(scenario, index)
+    return scenario

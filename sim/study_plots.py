@@ -51,12 +51,15 @@ def write_batch_plots(run_dir: Path, summary: dict[str, Any], batch: Any) -> lis
     axes.set_title(textwrap.fill(title, 60), fontsize=10)
     paths = [_save(figure, run_dir / "agreement.png")]
 
-    columns = min(3, len(issues))
-    rows = int(np.ceil(len(issues) / columns))
+    names = [issue.name for issue in batch.scenario.issues]
+    positional = [issue for issue in issues if issue in names]
+    columns = max(1, min(3, len(positional)))
+    rows = max(1, int(np.ceil(len(positional) / columns)))
     figure = Figure(figsize=(4.2 * columns, 3.2 * rows + 0.6))
     meta = summary.get("issues_meta", {})
-    for k, issue in enumerate(issues):
-        axes = figure.add_subplot(rows, columns, k + 1)
+    for number, issue in enumerate(positional):
+        k = names.index(issue)
+        axes = figure.add_subplot(rows, columns, number + 1)
         values = batch.value[batch.agreed[:, k], k]
         if values.size:
             axes.hist(values, bins=np.linspace(0, 1, 41), color="tab:green", alpha=0.8)

@@ -83,7 +83,7 @@ def test_guarantors_veto_and_their_absence_changes_the_outcome():
 def turkey_at_deadline(*overrides: str) -> tuple[np.ndarray, np.ndarray]:
     model = make_model("scenario.actors.turkey.reservation=0.1", *overrides)
     turkey = next(g for g in model.guarantors if g.key == "turkey")
-    return turkey.acceptable_interval(1.0)
+    return turkey.strategy.acceptable_interval(1.0)
 
 
 def test_patron_weight_makes_a_guarantor_defend_its_client():

@@ -9,15 +9,17 @@ Each step:
 1. every actor states its position: the acceptable text nearest the other signatories' weighted
    ideal, given its concession curve (`Actor.demand`);
 2. one signatory is recognised — `rotate` (in the scenario's order), `random` (uniform) or
-   `capability` (probability proportional to capability, Baron–Ferejohn) — and its position on
-   every open issue becomes the text on the table; if no issue has closed for `stall_steps`
+   `capability` (probability proportional to capability, Baron–Ferejohn); unless set, the
+   scenario's own rule, else `capability` — and its proposal (its position, unless its strategy
+   proposes otherwise) becomes the text on every open issue; if no issue has closed for `stall_steps`
    steps, the mediator instead drafts the capability-and-salience-weighted mean of the
    signatories' positions;
 3. observers endorse the texts they would accept; a text endorsed by observers holding a share
    S of the table's capability speeds each signatory's concession on it, as if time ran
    (1 + observer_support * S) times faster;
-4. every signatory answers each open issue; an issue all signatories accept is agreed at that
-   text, and the others go on;
+4. every signatory answers each open issue; an issue all signatories accept (more than half of
+   them, when the scenario's decision rule is `majority`) is agreed at that text, and the others
+   go on;
 5. each party reviews the open texts and may walk out, which ends the talks on them.
 The talks end when every issue is closed, a party walks out, or the deadline `max_steps` passes.
 """
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
     from sim.model import NegotiationModel
 
 RECOGNITION = ("rotate", "random", "capability")
+DEFAULT_RECOGNITION = "capability"
+"""Used unless the protocol's configuration or the scenario names another rule."""
 RECOGNITION_DRAW = 1
 """The purpose number of the random stream that recognises proposers."""
 
@@ -45,7 +49,7 @@ RECOGNITION_DRAW = 1
 @dataclass
 class AlternatingConf(ProtocolConf):
     name: str = "alternating"
-    recognition: str = "capability"
+    recognition: str | None = None
     stall_steps: int = 6
     observer_support: float = 1.0
 
@@ -59,13 +63,13 @@ class AlternatingOffers(Protocol):
     def __init__(
         self,
         max_steps: int = 40,
-        recognition: str = "capability",
+        recognition: str | None = None,
         stall_steps: int = 6,
         observer_support: float = 1.0,
         **rest: Any,
     ) -> None:
         super().__init__(max_steps=max_steps, **rest)
-        if recognition not in RECOGNITION:
+        if recognition is not None and recognition not in RECOGNITION:
             raise UserError(
                 f"protocol.recognition is '{recognition}': choose one of {', '.join(RECOGNITION)}"
             )
@@ -73,12 +77,18 @@ class AlternatingOffers(Protocol):
             raise UserError(f"protocol.stall_steps is {stall_steps}: give 1 or more")
         if observer_support < 0:
             raise UserError(f"protocol.observer_support is {observer_support:g}: give 0 or more")
-        self.recognition = recognition
+        self.recognition_asked = recognition
         self.stall_steps = int(stall_steps)
         self.observer_support = float(observer_support)
 
     def setup(self, model: NegotiationModel) -> None:
+        self.recognition = self.recognition_asked or model.negotiation.recognition or DEFAULT_RECOGNITION
+        self.majority = model.negotiation.decision == "majority"
         self.signatories = list(model.guarantors)
+        self.proposing_per_replication = [
+            (number, g) for number, g in enumerate(self.signatories) if g.strategy.proposes_per_replication
+        ]
+        self.positional = np.array([not column.group for column in model.negotiation.issues])
         self.signatory_rows = np.array([g.index for g in self.signatories])
         capability = np.array([g.capability for g in self.signatories])
         self.cumulative_share = np.cumsum(capability / capability.sum())
@@ -114,13 +124,15 @@ class AlternatingOffers(Protocol):
 
         speaker = self.recognise(model)
         text = model.positions[self.signatory_rows][speaker]
+        for number, signatory in self.proposing_per_replication:
+            text = np.where((speaker == number)[:, None], signatory.proposal(), text)
         model.proposer = self.signatory_rows[speaker]
         mediating = np.zeros(model.n_replications, dtype=bool)
         if model.mediator is not None:
             mediating = active & (self.steps_without_agreement >= self.stall_steps)
             if mediating.any():
                 draft = model.mediator.draft(model.positions[self.signatory_rows], self.draft_weights)
-                text = np.where(mediating[:, None], draft, text)
+                text = np.where(mediating[:, None] & self.positional, draft, text)
                 model.proposer = np.where(mediating, model.mediator.index, model.proposer)
         model.text = np.where(model.open, text, model.text)
 
@@ -130,7 +142,11 @@ class AlternatingOffers(Protocol):
         hastened = tau * (1.0 + self.observer_support * support)
 
         model.accepting = np.stack(model.guarantors.map("accepts", model.text, hastened), axis=1)
-        agree = active[:, None] & model.open & model.accepting.all(axis=1)
+        if self.majority:
+            decided = 2 * model.accepting.sum(axis=1) > len(self.signatories)
+        else:
+            decided = model.accepting.all(axis=1)
+        agree = active[:, None] & model.open & decided
         model.close(agree)
         progress = agree.any(axis=1) | mediating
         self.steps_without_agreement = np.where(progress, 0, self.steps_without_agreement + 1)

@@ -1,0 +1,12 @@
+"""The library of negotiator strategies, chosen per actor by `scenario.actors.A.strategy`."""
+
+from __future__ import annotations
+
+from sim.strategies.baron_ferejohn import BaronFerejohn
+from sim.strategies.base import Strategy
+from sim.strategies.subgame_perfect import SubgamePerfect
+from sim.strategies.time_dependent import TimeDependent
+
+STRATEGIES: dict[str, type[Strategy]] = {
+    cls.name: cls for cls in (TimeDependent, SubgamePerfect, BaronFerejohn)
+}

@@ -1,0 +1,98 @@
+"""Baron and Ferejohn's stationary strategy for dividing a budget by majority, closed rule.
+
+Source: Baron & Ferejohn (1989), "Bargaining in legislatures", American Political Science
+Review 83(4). Each of n members is recognised with probability 1/n; a member's value of the game
+is 1/n, so a responder accepts any share worth at least d/n, its discounted continuation value.
+The proposer buys the cheapest majority: n // 2 partners chosen at random, each offered exactly
+d/n, and keeps the rest: 1 - d (n - 1) / (2n) for odd n (0.64 with n = 5, d = 0.9; partners 0.18).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim import streams
+from sim.errors import UserError
+from sim.scenario import Scenario
+from sim.strategies.base import Strategy
+
+TOLERANCE = 1e-9
+PARTNER_DRAW = 1000
+"""Purpose numbers of the random streams that choose partners (one per actor above this)."""
+
+
+class BaronFerejohn(Strategy):
+    name = "baron_ferejohn"
+    proposes_per_replication = True
+
+    @classmethod
+    def check(cls, scenario: Scenario, index: int) -> None:
+        actor = scenario.actors[index]
+        divisions = scenario.divisions()
+        if scenario.decision != "majority" or len(divisions) != 1 or scenario.n_groups != 1:
+            raise UserError(
+                f"scenario.actors.{actor}.strategy is baron_ferejohn, which needs one division issue decided "
+                "by majority (scenario.decision: majority): use time_dependent otherwise"
+            )
+
+    def members(self) -> list:  # type: ignore[type-arg]
+        return list(self.actor.model.guarantors)
+
+    def continuation(self, member) -> float:  # type: ignore[no-untyped-def]
+        return member.discount / len(self.members())
+
+    def aspiration(self, tau: np.ndarray | float) -> np.ndarray | float:
+        return np.full_like(np.asarray(tau, dtype=float), 1.0 / len(self.members()))
+
+    def own_column(self, member) -> int:  # type: ignore[no-untyped-def]
+        """The division column holding `member`'s share."""
+        columns = next(iter(self.actor.divisions.values()))
+        return columns[int(np.argmax(member.ideal[columns]))]
+
+    def _offer(self, partners: np.ndarray) -> np.ndarray:
+        """Shares per column for each row of `partners` (replications x members, bool)."""
+        text = np.zeros(partners.shape[:1] + self.actor.ideal.shape)
+        for position, member in enumerate(self.members()):
+            if member is not self.actor:
+                text[:, self.own_column(member)] = np.where(
+                    partners[:, position], self.continuation(member), 0.0
+                )
+        own = self.own_column(self.actor)
+        text[:, own] = 1.0 - text.sum(axis=1)
+        return text
+
+    def demand(self, tau: np.ndarray | float) -> np.ndarray:
+        """The expected offer: the proposer's share, and the rest spread evenly over the others."""
+        members = self.members()
+        columns = next(iter(self.actor.divisions.values()))
+        kept = 1.0 - sum(
+            sorted(self.continuation(m) for m in members if m is not self.actor)[: len(members) // 2]
+        )
+        text = np.zeros(self.actor.ideal.shape)
+        text[columns] = (1.0 - kept) / max(len(columns) - 1, 1)
+        text[self.own_column(self.actor)] = kept
+        return np.broadcast_to(text, np.shape(tau)[:-1] + text.shape if np.ndim(tau) > 1 else text.shape)
+
+    def proposal(self, model) -> np.ndarray:  # type: ignore[no-untyped-def]
+        """Offer d/n to n // 2 others drawn at random in each replication, keep the rest."""
+        members = self.members()
+        draws = np.stack(
+            [
+                streams.uniform(model.seeds, model.steps, PARTNER_DRAW + m.index)
+                if m is not self.actor
+                else np.full(model.n_replications, np.inf)
+                for m in members
+            ],
+            axis=1,
+        )
+        ranks = np.argsort(np.argsort(draws, axis=1), axis=1)
+        partners = ranks < len(members) // 2
+        return self._offer(partners)
+
+    def accepts(self, text: np.ndarray, tau: np.ndarray | float) -> np.ndarray:
+        """Yes to any share worth at least the discounted value of the game."""
+        actor = self.actor
+        worth = 1.0 - actor.group_total(actor.loss(text))
+        return (worth >= 1.0 - actor.salience.sum() * (1.0 - self.continuation(actor)) - TOLERANCE) & (
+            self.individually_rational(text)
+        )

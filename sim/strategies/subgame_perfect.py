@@ -1,0 +1,79 @@
+"""Rubinstein's subgame-perfect strategy for two players who alternate offers with discounting.
+
+Source: Rubinstein (1982), "Perfect equilibrium in a bargaining model", Econometrica 50(1).
+With discount factors d_i and d_j, the player who proposes takes V_i = (1 - d_j) / (1 - d_i d_j)
+of the surplus and offers the other d_j V_j, exactly what the other would get by refusing and
+proposing next; each answers yes to any offer worth at least that. So the first offer is
+accepted: player 1's share (1 - d_2) / (1 - d_1 d_2), 0.5263 with d = 0.9 and 0.9.
+On one issue the surplus is utility: the offer is the text that leaves the other exactly its due.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.errors import UserError
+from sim.scenario import Scenario
+from sim.strategies.base import Strategy
+
+TOLERANCE = 1e-9
+
+
+class SubgamePerfect(Strategy):
+    name = "subgame_perfect"
+
+    @classmethod
+    def check(cls, scenario: Scenario, index: int) -> None:
+        signatories = [
+            i for i, role in enumerate(scenario.roles) if role == "guarantor" and scenario.present[i]
+        ]
+        actor = scenario.actors[index]
+        if len(signatories) != 2 or index not in signatories:
+            raise UserError(
+                f"scenario.actors.{actor}.strategy is subgame_perfect, which needs exactly two guarantors "
+                "alternating (Rubinstein): use time_dependent for more"
+            )
+        if scenario.n_groups != 1:
+            raise UserError(
+                f"scenario.actors.{actor}.strategy is subgame_perfect, which needs exactly one issue: "
+                "use time_dependent for several"
+            )
+
+    def __init__(self, actor) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(actor)
+        self._other = None
+
+    @property
+    def other(self):  # type: ignore[no-untyped-def]
+        """The other signatory."""
+        if self._other is None:
+            self._other = next(g for g in self.actor.model.guarantors if g is not self.actor)
+        return self._other
+
+    def share_as_proposer(self) -> float:
+        mine, theirs = self.actor.discount, self.other.discount
+        return (1.0 - theirs) / (1.0 - mine * theirs)
+
+    def aspiration(self, tau: np.ndarray | float) -> np.ndarray | float:
+        return np.full_like(np.asarray(tau, dtype=float), self.share_as_proposer())
+
+    def demand(self, tau: np.ndarray | float) -> np.ndarray:
+        """The text that gives the other player exactly the discounted value of its own turn."""
+        actor, other = self.actor, self.other
+        due = other.discount * other.strategy.share_as_proposer()
+        if actor.divisions:
+            text = np.where(other.ideal == 1.0, 1.0 - (1.0 - due) / other.salience.sum(), 0.0)
+            text = np.where(actor.ideal == 1.0, 1.0 - text.sum(), text)
+        else:
+            distance = ((1.0 - due) / np.maximum(other.salience, 1e-300)) ** (1.0 / other.exponent)
+            text = other.ideal + np.sign(actor.ideal - other.ideal) * np.minimum(
+                distance, np.abs(actor.ideal - other.ideal)
+            )
+        return np.broadcast_to(text, np.shape(tau)[:-1] + text.shape if np.ndim(tau) > 1 else text.shape)
+
+    def accepts(self, text: np.ndarray, tau: np.ndarray | float) -> np.ndarray:
+        """Yes to any text worth at least what refusing and proposing next is worth today."""
+        actor = self.actor
+        worth = 1.0 - actor.group_total(actor.loss(text))
+        due = actor.discount * self.share_as_proposer()
+        return (worth >= due - TOLERANCE) & self.individually_rational(text)

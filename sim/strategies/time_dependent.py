@@ -1,0 +1,87 @@
+"""Time-dependent concession: Boulware and Conceder tactics.
+
+Source: Faratin, Sierra & Jennings (1998), "Negotiation decision functions for autonomous agents",
+Robotics and Autonomous Systems 24(3–4); the aspiration negotiators of NegMAS follow it too.
+At time fraction tau = t / T the actor accepts a text whose loss on an issue is at most
+phi(tau) = tau^(1/beta) times what no agreement on that issue costs it (beta < 1 Boulware,
+beta > 1 Conceder); its aspiration 1 - phi (1 - r) falls from 1 to r and never rises. A patron
+also applies the test to its effective utility (1 - alpha) u_patron + alpha u_client. Its position
+is the acceptable text nearest the other signatories' weighted ideal point; on a division it keeps
+the share its aspiration allows and splits the rest equally.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.agents import TOLERANCE, sublevel_interval
+from sim.strategies.base import Strategy
+
+
+class TimeDependent(Strategy):
+    name = "time_dependent"
+
+    def concession(self, tau: np.ndarray | float) -> np.ndarray | float:
+        """How much of the way to its reservation the actor has gone at time fraction tau."""
+        return np.minimum(tau, 1.0) ** (1.0 / self.actor.beta)
+
+    def aspiration(self, tau: np.ndarray | float) -> np.ndarray | float:
+        return 1.0 - self.concession(tau) * (1.0 - self.actor.reservation)
+
+    def accepts(self, text: np.ndarray, tau: np.ndarray | float) -> np.ndarray:
+        actor = self.actor
+        phi = self.concession(tau)
+        own = actor.group_total(actor.loss(text))
+        ok = own <= phi * actor.disagreement_cost + TOLERANCE
+        client = actor.client
+        if client is not None and actor.patron_weight > 0:
+            weight = actor.patron_weight
+            effective = (1 - weight) * own + weight * client.group_total(client.loss(text))
+            budget = (1 - weight) * actor.disagreement_cost + weight * client.disagreement_cost
+            ok &= effective <= phi * budget + TOLERANCE
+        return ok
+
+    def acceptable_interval(self, tau: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+        """Per issue, the texts the actor would accept at tau: [low, high], empty where low > high."""
+        actor = self.actor
+        phi = self.concession(tau)
+        low, high = sublevel_interval(
+            actor.ideal, actor.salience, actor.ideal, 0.0, phi * actor.disagreement_cost, actor.exponent
+        )
+        client = actor.client
+        if client is not None and actor.patron_weight > 0:
+            weight = actor.patron_weight
+            budget = (1 - weight) * actor.disagreement_cost + weight * client.disagreement_cost
+            eff_low, eff_high = sublevel_interval(
+                actor.ideal,
+                (1 - weight) * actor.salience,
+                client.ideal,
+                weight * client.salience,
+                phi * budget,
+                actor.exponent,
+            )
+            both = np.maximum(low, eff_low) <= np.minimum(high, eff_high)
+            low = np.where(both, np.maximum(low, eff_low), low)
+            high = np.where(both, np.minimum(high, eff_high), high)
+        return low, high
+
+    def demand(self, tau: np.ndarray | float) -> np.ndarray:
+        actor = self.actor
+        low, high = self.acceptable_interval(tau)
+        position = np.where(low <= high, np.clip(actor.target, low, high), actor.ideal)
+        for columns in actor.divisions.values():
+            position = split_division(position, columns, actor.ideal)
+        return position
+
+
+def split_division(position: np.ndarray, columns: list[int], ideal: np.ndarray) -> np.ndarray:
+    """Make a division's columns sum to one: keep the actor's own share, split the rest equally."""
+    position = np.array(position, dtype=float, copy=True)
+    own = [k for k in columns if ideal[k] == 1.0]
+    others = [k for k in columns if k not in own]
+    if own and others:
+        keep = position[..., own[0]]
+        position[..., others] = ((1.0 - keep) / len(others))[..., None]
+    else:
+        position[..., columns] = 1.0 / len(columns)
+    return position
