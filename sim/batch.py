@@ -17,9 +17,12 @@ import pandas as pd
 from sim.model import NOT_YET, NegotiationModel
 from sim.outputs import Outcome, trace_frame
 from sim.protocols import make_protocol
+from sim.reference import measure, reference_points
 from sim.scenario import Scenario
 
 Z_95 = 1.959963984540054
+MEASURED_SAMPLE = 200
+"""Replications (the first ones) over which a batch averages distance_to_nash and pareto_gap."""
 CELLS_PER_CHUNK = 200_000
 """Replications per chunk times actors times issues: bounds the memory a chunk holds."""
 
@@ -190,6 +193,13 @@ def summarize_batch(batch: BatchOutcome, base_seed: int) -> dict[str, Any]:
             if talks.roles[i] == "party"
         },
     }
+    summary["reference"] = reference_points(talks)
+    sample = range(min(n, MEASURED_SAMPLE))
+    measured = [measure(talks, batch.value[i], batch.agreed[i], batch.utilities[i]) for i in sample]
+    for key in ("distance_to_nash", "pareto_gap"):
+        values = np.array([m[key] for m in measured if m[key] is not None], dtype=float)
+        summary[f"{key}_mean"] = _nullable(values.mean()) if values.size else None
+    summary["measured_replications"] = len(measured)
     if talks.record:
         matches = np.ones(n, dtype=bool)
         for k, issue in enumerate(talks.issue_names):

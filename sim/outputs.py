@@ -134,6 +134,10 @@ def summarize(outcome: Outcome, replication: int = 0) -> dict[str, Any]:
             for i, actor in enumerate(talks.actors)
         },
     }
+    from sim.reference import measure, reference_points
+
+    summary["reference"] = reference_points(talks)
+    summary.update(measure(talks, outcome.value[r], outcome.agreed[r], outcome.utilities[r]))
     if talks.record:
         checks = {
             name: talks.record[name].matches(issues[name]["agreed"], issues[name]["value"])

@@ -80,7 +80,7 @@ class Record:
         return lo <= value <= hi
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Scenario:
     """Actors (rows) and issues (columns) of one negotiation."""
 

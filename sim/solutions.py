@@ -688,11 +688,17 @@ class IssueSpace:
         Pareto-efficient (see `is_pareto_efficient` for the strong sense).
         """
         point = np.asarray(x, dtype=float)
+        return self.gap_above(self.utility(point), start=point)
+
+    def gap_above(self, utilities: ArrayLike, start: ArrayLike | None = None) -> float:
+        """The largest t ≥ 0 such that some y in [0, 1]^K gives every stakeholder at least its entry
+        of `utilities` (one per actor) plus t: how far an outcome's utilities lie inside the frontier."""
         if not self.stakeholders.any():
             return 0.0
         chart = self._chart
-        reference = self.utility(point)[self.stakeholders]
-        return pareto_gap(chart.utility, chart.bounds, reference, start=chart.decision(point))
+        reference = np.asarray(utilities, dtype=float)[self.stakeholders]
+        decision = None if start is None else chart.decision(np.asarray(start, dtype=float))
+        return pareto_gap(chart.utility, chart.bounds, reference, start=decision)
 
     def is_pareto_efficient(self, x: ArrayLike, tol: float = 1e-6) -> bool:
         """Whether no y in [0, 1]^K leaves every actor at least as well off as x and gains more
