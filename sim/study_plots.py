@@ -108,6 +108,9 @@ def write_sweep_plots(sweep_dir: Path, table: pd.DataFrame, swept: list[str]) ->
     actors = [c.removesuffix(".utility") for c in table.columns if c.endswith(".utility")]
     paths = []
     for parameter in swept:
+        if pd.to_numeric(table[parameter], errors="coerce").isna().any():
+            paths.append(_categories(sweep_dir, table, parameter, issues))
+            continue
         others = [p for p in swept if p != parameter]
         groups = table.groupby(others, dropna=False) if others else [((), table)]
         figure = Figure(figsize=(15, 13))
@@ -187,6 +190,47 @@ def write_sweep_plots(sweep_dir: Path, table: pd.DataFrame, swept: list[str]) ->
     if len(swept) == 2:
         paths.append(_heatmap(sweep_dir, table, swept, issues))
     return paths
+
+
+def _categories(sweep_dir: Path, table: pd.DataFrame, parameter: str, issues: list[str]) -> Path:
+    """A categorical sweep (such as the protocol): agreement per issue and distance to Nash, per value."""
+    groups = table.groupby(parameter, sort=False)
+    labels = [str(key) for key, _ in groups]
+    figure = Figure(figsize=(max(8, 1.6 * len(labels) * max(1, len(issues)) / 2), 4.4))
+    left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1.4]})
+    width = 0.8 / max(len(issues), 1)
+    x = np.arange(len(labels))
+    for k, issue in enumerate(issues):
+        p = np.array([g[f"{issue}.agreement_probability"].mean() for _, g in groups])
+        low = np.array([g[f"{issue}.interval_low"].mean() for _, g in groups])
+        high = np.array([g[f"{issue}.interval_high"].mean() for _, g in groups])
+        offset = x + (k - (len(issues) - 1) / 2) * width
+        left.bar(offset, p, width=width, label=issue, color=f"C{k}", alpha=0.8)
+        left.errorbar(
+            offset, p, yerr=_spread(p, np.stack([low, high], axis=1)), fmt="none", ecolor="black", capsize=3
+        )
+    left.set_xticks(x, labels)
+    left.set_ylim(0, 1.1)
+    left.set_ylabel("probability of agreement (95% interval)")
+    left.set_xlabel(parameter)
+    left.legend(fontsize=8, ncol=min(len(issues), 4), loc="upper left")
+    if "distance_to_nash" in table:
+        distance = np.array([g["distance_to_nash"].mean() for _, g in groups])
+        right.bar(x, np.nan_to_num(distance), color="tab:gray")
+        for xi, d in zip(x, distance, strict=True):
+            right.annotate(
+                "none agreed" if np.isnan(d) else f"{d:.3f}",
+                (xi, np.nan_to_num(d)),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
+        right.set_xticks(x, labels, rotation=30, ha="right")
+        right.set_ylabel("RMS distance to the Nash point")
+        right.set_title("distance to Nash (agreed issues)", fontsize=10)
+    figure.suptitle(f"Outcomes by {parameter}", fontsize=11)
+    figure.tight_layout()
+    return _save(figure, sweep_dir / f"sweep_{parameter.replace('/', '_')}.png")
 
 
 def _numeric(column: pd.Series) -> np.ndarray:

@@ -62,6 +62,9 @@ def job_metrics(summary: dict[str, Any]) -> dict[str, Any]:
     }
     for actor, p in walk_outs.items():
         row[f"{actor}.walk_out_probability"] = p
+    for key in ("distance_to_nash", "pareto_gap"):
+        value = summary.get(f"{key}_mean") if batch else summary.get(key)
+        row[key] = np.nan if value is None else value
     if "record_match_probability" in summary:
         row["record_match_probability"] = summary["record_match_probability"]
     elif "record" in summary:
