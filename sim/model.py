@@ -58,7 +58,8 @@ class NegotiationModel(mesa.Model):
         self.end_step = np.full(replications, NOT_YET)
         self.walked_out_step = np.full((replications, negotiation.n_actors), NOT_YET)
         self.proposer = np.full(replications, NOT_YET)
-        self.accepting = np.zeros((replications, 0, issues), dtype=bool)
+        self.positions = np.full((negotiation.n_actors, issues), np.nan)
+        """Each actor's position on each issue this step (NaN for absent actors)."""
 
         self.actors: list[Actor] = [
             ROLE_CLASSES[role](self, index) for index, role in enumerate(negotiation.roles)
@@ -72,6 +73,8 @@ class NegotiationModel(mesa.Model):
         self.observers = present.select(agent_type=Observer)
         mediators = present.select(agent_type=Mediator)
         self.mediator: Mediator | None = next(iter(mediators), None)
+        self.accepting = np.zeros((replications, len(self.guarantors), issues), dtype=bool)
+        """Each present guarantor's answer this step, per replication and issue."""
         self._set_targets()
         protocol.setup(self)
 
@@ -93,7 +96,6 @@ class NegotiationModel(mesa.Model):
         """Per step, the raw state; `sim.outputs.trace_frame` turns it into the tidy trace."""
         self.finished_before_step = self.finished.copy()
         self.open_before_step = self.open.copy()
-        self.positions = np.full((negotiation.n_actors, issues), np.nan)
 
     def _set_targets(self) -> None:
         """Each actor concedes toward the capability-and-salience-weighted ideal of the other signatories."""

@@ -27,6 +27,8 @@ from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from sim.outputs import TABLE
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -688,16 +690,24 @@ def _walkout_steps(summary: Mapping[str, Any], rows: pd.DataFrame) -> dict[str, 
     return steps
 
 
+TABLE_STYLE = {"name": "the table (no proposer)", "role": "table"}
+"""How texts no actor proposed (a forecast, a neutral chair's draft) are labelled."""
+
+
 def _actor_styles(keys: Sequence[str], specs: Mapping[str, Mapping[str, Any]]) -> dict[str, ActorStyle]:
-    return {
+    actors = [key for key in keys if key != TABLE]
+    styles = {
         key: ActorStyle(
             key=key,
             name=str(specs.get(key, {}).get("name") or key),
             role=str(specs.get(key, {}).get("role") or "party"),
             colour=colour,
         )
-        for key, colour in zip(keys, _palette(len(keys)), strict=True)
+        for key, colour in zip(actors, _palette(len(actors)), strict=True)
     }
+    if TABLE in keys:
+        styles[TABLE] = ActorStyle(key=TABLE, colour=(0.0, 0.0, 0.0, 1.0), **TABLE_STYLE)
+    return styles
 
 
 def _palette(n: int) -> list[Colour]:

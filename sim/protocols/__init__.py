@@ -8,8 +8,13 @@ from typing import Any
 from sim.errors import UserError
 from sim.protocols.alternating import AlternatingOffers
 from sim.protocols.base import Protocol
+from sim.protocols.compromise import Compromise
+from sim.protocols.eum import ExpectedUtilityChallenges
+from sim.protocols.mediated import SingleNegotiatingText
 
-PROTOCOLS: dict[str, type[Protocol]] = {cls.name: cls for cls in (AlternatingOffers,)}
+PROTOCOLS: dict[str, type[Protocol]] = {
+    cls.name: cls for cls in (AlternatingOffers, SingleNegotiatingText, Compromise, ExpectedUtilityChallenges)
+}
 
 
 def make_protocol(cfg: Mapping[str, Any]) -> Protocol:

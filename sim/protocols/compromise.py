@@ -1,0 +1,85 @@
+"""The compromise model: the capability-and-salience-weighted mean of the ideal points, in one shot.
+
+Sources: C. H. Achen (2006), "Evaluating political decision-making models", in Thomson, Stokman,
+Achen & König (eds.), The European Union Decides, Cambridge UP, ch. 10; F. N. Stokman and the
+decide exchange model (repository foarsitter/decide-exchange-model), whose "Nash" formula it is.
+
+On issue k the text is
+
+    x_k = Σ_i c_i s_ik x*_ik / Σ_i c_i s_ik
+
+over the present actors, with c_i s_ik = `Scenario.weights()` (capability times stated salience);
+it minimises Σ_i c_i s_ik (x - x*_ik)², and is the benchmark every forecasting protocol is
+compared with. Where no present actor cares about an issue (every weight zero) the text is the
+plain mean of their ideal points. The text is the forecast (`model.forecast`); it is put once to
+the guarantors, as at their deadline (tau = 1), and is agreed on every issue where all of them
+accept it. The talks end after step 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.config import ProtocolConf
+from sim.protocols.base import Protocol
+
+if TYPE_CHECKING:
+    from sim.model import NegotiationModel
+
+TABLE = -1
+"""The proposer of a text no actor drafted."""
+
+
+def weighted_position(
+    values: np.ndarray, weights: np.ndarray, include: np.ndarray | bool = True
+) -> np.ndarray:
+    """The weighted mean of `values` over the actor axis (second to last), counting only `include`.
+
+    `values`, `weights` and `include` broadcast to (..., actors, issues). Where the included
+    actors' weights sum to zero, every included actor counts equally; where none is included,
+    the result is NaN.
+    """
+    values, weights, include = np.broadcast_arrays(values, weights, include)
+    counted = np.where(include, 1.0, 0.0)
+    known = np.where(include, values, 0.0)
+    weights = np.where(include, weights, 0.0)
+    total, count = weights.sum(axis=-2), counted.sum(axis=-2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        weighted = (weights * known).sum(axis=-2) / total
+        plain = known.sum(axis=-2) / count
+    return np.where(total > 0, weighted, plain)
+
+
+@dataclass
+class CompromiseConf(ProtocolConf):
+    name: str = "compromise"
+    max_steps: int = 1
+
+
+class Compromise(Protocol):
+    """One text per issue, the weighted mean of the ideal points, accepted or not in one step."""
+
+    name = "compromise"
+    Config = CompromiseConf
+
+    def __init__(self, max_steps: int = 1, **rest: Any) -> None:
+        super().__init__(max_steps=max_steps, **rest)
+
+    def setup(self, model: NegotiationModel) -> None:
+        talks = model.negotiation
+        present = talks.present[:, None]
+        self.ideals = np.where(present, talks.ideal, np.nan)
+        self.text = weighted_position(talks.ideal, talks.weights(), present)
+
+    def step(self, model: NegotiationModel) -> None:
+        active = ~model.finished
+        model.positions = self.ideals.copy()
+        model.proposer = np.full(model.n_replications, TABLE)
+        model.text = np.where(model.open, self.text, model.text)
+        model.forecast = np.where(active[:, None], self.text, model.forecast)
+        model.accepting = np.stack(model.guarantors.map("accepts", model.text, 1.0), axis=1)
+        model.close(active[:, None] & model.open & model.accepting.all(axis=1))
+        model.finish(active)

@@ -1,0 +1,96 @@
+"""A mediator's single negotiating text, revised toward the objectors until the veto players accept.
+
+Source: H. Raiffa (1982), The Art and Science of Negotiation, Harvard UP, ch. 14 ("The Camp
+David negotiations") and ch. 17: the one-text procedure, in which the mediator, not the
+parties, writes the only text on the table, asks for criticism and redrafts it until no one can
+be brought to improve it further.
+
+Each step:
+1. every actor states its position: the acceptable text nearest the other signatories' weighted
+   ideal, given its concession curve (`Actor.demand`);
+2. the mediator (the scenario's present mediator; without one, a neutral chair, proposer -1)
+   puts its text on every open issue; the first text is the compromise of all present actors'
+   ideal points, Σ c_i s_ik x*_ik / Σ c_i s_ik (`sim.protocols.compromise`);
+3. every guarantor answers each open issue at the time fraction t / T; an issue all of them
+   accept is agreed at that text;
+4. on every other issue the mediator revises the text toward the objecting guarantors'
+   positions, weighted by capability times stated salience: text += revision * (their weighted
+   position - text); it is the text of the next step;
+5. each party reviews the open texts and may walk out, which ends the talks on them.
+The talks end when every issue is closed, a party walks out, or the deadline `max_steps` passes.
+Nothing is drawn at random.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.config import ProtocolConf
+from sim.errors import UserError
+from sim.protocols.base import Protocol
+from sim.protocols.compromise import TABLE, weighted_position
+
+if TYPE_CHECKING:
+    from sim.model import NegotiationModel
+
+
+@dataclass
+class MediatedConf(ProtocolConf):
+    name: str = "mediated"
+    revision: float = 0.5
+
+
+class SingleNegotiatingText(Protocol):
+    """The mediator drafts one text per issue and moves it toward whoever objects."""
+
+    name = "mediated"
+    Config = MediatedConf
+
+    def __init__(self, max_steps: int = 40, revision: float = 0.5, **rest: Any) -> None:
+        super().__init__(max_steps=max_steps, **rest)
+        if not 0.0 < revision <= 1.0:
+            raise UserError(
+                f"protocol.revision is {revision:g}: give the share of the way toward the objectors, "
+                "in (0, 1]"
+            )
+        self.revision = float(revision)
+
+    def setup(self, model: NegotiationModel) -> None:
+        talks = model.negotiation
+        weights = talks.weights()
+        self.signatory_rows = np.array([g.index for g in model.guarantors])
+        self.signatory_weights = weights[self.signatory_rows]
+        self.chair = model.mediator.index if model.mediator is not None else TABLE
+        first = weighted_position(talks.ideal, weights, talks.present[:, None])
+        self.draft = np.tile(first, (model.n_replications, 1))
+        """The mediator's text for the coming step, per replication and issue."""
+
+    def stated_positions(self, model: NegotiationModel, tau: float) -> np.ndarray:
+        """Every present actor's position at tau (`Actor.demand`); NaN for the absent."""
+        return np.array(
+            [
+                actor.demand(tau) if actor.present else np.full_like(actor.ideal, np.nan)
+                for actor in model.actors
+            ]
+        )
+
+    def step(self, model: NegotiationModel) -> None:
+        tau = model.tau
+        active = ~model.finished
+        model.positions = self.stated_positions(model, tau)
+        model.proposer = np.full(model.n_replications, self.chair)
+        model.text = np.where(model.open, self.draft, model.text)
+
+        model.accepting = np.stack(model.guarantors.map("accepts", model.text, tau), axis=1)
+        model.close(active[:, None] & model.open & model.accepting.all(axis=1))
+
+        objecting = ~model.accepting
+        toward = weighted_position(model.positions[self.signatory_rows], self.signatory_weights, objecting)
+        revise = model.open & objecting.any(axis=1)
+        self.draft = np.where(revise, model.text + self.revision * (toward - model.text), model.text)
+
+        for party in model.parties:
+            model.walk_out(party, party.review(model.text, model.open, ~model.finished))
