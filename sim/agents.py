@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, ClassVar
 import mesa
 import numpy as np
 
+from sim.scenario import weighted_position
+
 if TYPE_CHECKING:
     from sim.model import NegotiationModel
 
@@ -194,9 +196,7 @@ class Mediator(Observer):
 
     def draft(self, positions: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """The capability-and-salience-weighted mean of the signatories' positions, per issue."""
-        total = weights.sum(axis=0)
-        mean = (weights * positions).sum(axis=0) / np.where(total > 0, total, 1.0)
-        return np.where(total > 0, mean, positions.mean(axis=0))
+        return weighted_position(positions, weights)
 
 
 ROLE_CLASSES: dict[str, type[Actor]] = {cls.role: cls for cls in (Guarantor, Party, Observer, Mediator)}

@@ -15,12 +15,14 @@ import mesa
 import numpy as np
 
 from sim.agents import ROLE_CLASSES, Actor, Guarantor, Mediator, Observer, Party
-from sim.scenario import Scenario
+from sim.scenario import Scenario, weighted_position
 
 if TYPE_CHECKING:
     from sim.protocols.base import Protocol
 
 NOT_YET = -1
+TABLE = -1
+"""The proposer index of a text no actor proposed (a forecast, a neutral chair's draft)."""
 
 logging.getLogger("MESA").setLevel(logging.WARNING)
 """Mesa logs every step at INFO; under Hydra's logging that would flood the console."""
@@ -99,16 +101,14 @@ class NegotiationModel(mesa.Model):
 
     def _set_targets(self) -> None:
         """Each actor concedes toward the capability-and-salience-weighted ideal of the other signatories."""
-        weights_all = self.negotiation.weights()
+        weights = self.negotiation.weights()
+        signatory = np.zeros(len(self.actors), dtype=bool)
+        signatory[[g.index for g in self.guarantors]] = True
         for actor in self.actors:
-            others = [g for g in self.guarantors if g is not actor]
-            if not others:
-                continue
-            weights = np.array([weights_all[g.index] for g in others])
-            ideals = np.array([g.ideal for g in others])
-            total = weights.sum(axis=0)
-            mean = (weights * ideals).sum(axis=0) / np.where(total > 0, total, 1.0)
-            actor.target = np.where(total > 0, mean, ideals.mean(axis=0))
+            others = signatory.copy()
+            others[actor.index] = False
+            if others.any():
+                actor.target = weighted_position(self.negotiation.ideal, weights, others[:, None])
 
     # Time
 

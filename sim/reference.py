@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.protocols.compromise import weighted_position
-from sim.scenario import Scenario
+from sim.scenario import Scenario, weighted_position
 from sim.solutions import IssueSpace
 
 CONCEPTS = ("nash", "kalai_smorodinsky", "utilitarian", "egalitarian")

@@ -30,8 +30,9 @@ import numpy as np
 
 from sim.config import ProtocolConf
 from sim.errors import UserError
+from sim.model import TABLE
 from sim.protocols.base import Protocol
-from sim.protocols.compromise import TABLE, weighted_position
+from sim.scenario import weighted_position
 
 if TYPE_CHECKING:
     from sim.model import NegotiationModel
