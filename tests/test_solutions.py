@@ -11,6 +11,7 @@ import pytest
 from sim.solutions import (
     AffineUtility,
     IssueSpace,
+    UtilityFunction,
     egalitarian,
     is_pareto_efficient,
     kalai_smorodinsky,
@@ -27,7 +28,9 @@ def parabola(z: np.ndarray) -> np.ndarray:
     return np.array([z[0], 1 - z[0] ** 2])
 
 
-def pie(n: int, affine: bool):
+def pie(
+    n: int, affine: bool
+) -> tuple[UtilityFunction, list[tuple[float, float]], tuple[np.ndarray, np.ndarray]]:
     """A unit pie among n players: the decision is the first n - 1 shares, the last takes the rest."""
     matrix = np.vstack([np.eye(n - 1), -np.ones(n - 1)])
     offset = np.append(np.zeros(n - 1), 1.0)
@@ -142,7 +145,9 @@ def test_nash_is_undefined_when_the_disagreement_point_is_efficient():
 # Issue-space layer.
 
 
-def two_on_one_issue(low: float, high: float, exponent: int, reservation=(0.0, 0.0)) -> IssueSpace:
+def two_on_one_issue(
+    low: float, high: float, exponent: int, reservation: tuple[float, float] = (0.0, 0.0)
+) -> IssueSpace:
     return IssueSpace([[low], [high]], [[1.0], [1.0]], list(reservation), exponent)
 
 
