@@ -10,6 +10,8 @@ figure to a single rendering pass.
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -130,12 +132,28 @@ def write_run_plots(run_dir: Path, summary: dict, trace: pd.DataFrame) -> list[P
     run_dir.mkdir(parents=True, exist_ok=True)
     run = extract_run_data(summary, trace)
     figures = {"positions.png": draw_positions, "utilities.png": draw_utilities, "outcome.png": draw_outcome}
-    paths = []
-    for filename, draw in figures.items():
-        path = run_dir / filename
-        draw(run).savefig(path, dpi=DPI, facecolor="white", pil_kwargs={"compress_level": 3})
-        paths.append(path)
-    return paths
+    jobs = [(draw, run_dir / filename) for filename, draw in figures.items()]
+    children = []
+    if (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("fork")
+        children = [
+            (context.Process(target=_save, args=(draw, run, path)), draw, path) for draw, path in jobs[1:]
+        ]
+        for child, _, _ in children:
+            child.start()
+        jobs = jobs[:1]
+    for draw, path in jobs:
+        _save(draw, run, path)
+    for child, draw, path in children:
+        child.join()
+        if child.exitcode != 0:
+            _save(draw, run, path)
+    return [run_dir / filename for filename in figures]
+
+
+def _save(draw: Any, run: RunData, path: Path) -> None:
+    """Draw one figure and write it: in this process, or in a forked one so figures render side by side."""
+    draw(run).savefig(path, dpi=DPI, facecolor="white", pil_kwargs={"compress_level": 3})
 
 
 def extract_run_data(summary: Mapping[str, Any], trace: pd.DataFrame | None) -> RunData:
