@@ -144,6 +144,8 @@ class NegotiationModel(mesa.Model):
     def close(self, agree: np.ndarray) -> None:
         """Record agreement on the (replication, issue) cells of `agree` at the current text."""
         agree = agree & self.open
+        if not agree.any():
+            return
         self.agreed |= agree
         self.agreed_value = np.where(agree, self.text, self.agreed_value)
         self.agreed_step = np.where(agree, self.steps, self.agreed_step)
@@ -154,11 +156,16 @@ class NegotiationModel(mesa.Model):
     def walk_out(self, party: Actor, leaving: np.ndarray) -> None:
         """A party leaves: the talks end on every issue still open."""
         leaving = leaving & ~self.finished
+        if not leaving.any():
+            return
         self.walked_out_step[leaving, party.index] = self.steps
         self.open[leaving] = False
         self.finish(leaving)
 
     def finish(self, ending: np.ndarray) -> None:
+        """End the talks in the replications of `ending`, at this step."""
+        if not ending.any():
+            return
         self.end_step = np.where(ending & ~self.finished, self.steps, self.end_step)
         self.finished |= ending
 

@@ -136,10 +136,12 @@ class AlternatingOffers(Protocol):
                 model.proposer = np.where(mediating, model.mediator.index, model.proposer)
         model.text = np.where(model.open, text, model.text)
 
-        support = np.zeros_like(model.text)
-        for observer in model.observers:
-            support += self.support_share[observer.key] * observer.endorses(model.text, tau)
-        hastened = tau * (1.0 + self.observer_support * support)
+        hastened: np.ndarray | float = tau
+        if self.observer_support > 0 and self.support_share:
+            support = np.zeros_like(model.text)
+            for observer in model.observers:
+                support += self.support_share[observer.key] * observer.endorses(model.text, tau)
+            hastened = tau * (1.0 + self.observer_support * support)
 
         model.accepting = np.stack(model.guarantors.map("accepts", model.text, hastened), axis=1)
         if self.majority:
