@@ -130,44 +130,31 @@ def write_sweep_plots(sweep_dir: Path, table: pd.DataFrame, swept: list[str]) ->
                 + ")"
             )
             for k, issue in enumerate(issues):
-                p = group[f"{issue}.agreement_probability"].to_numpy(float)
-                line = panels[0].plot(
-                    x, p, marker="o", color=palette[k], linestyle=style, label=f"{issue}{suffix}"
-                )[0]
-                panels[0].fill_between(
+                colour = palette[k]
+                label = f"{issue}{suffix}"
+                _band(
+                    panels[0],
                     x,
-                    group[f"{issue}.interval_low"].to_numpy(float),
-                    group[f"{issue}.interval_high"].to_numpy(float),
-                    color=line.get_color(),
-                    alpha=0.15,
+                    group,
+                    f"{issue}.agreement_probability",
+                    f"{issue}.interval",
+                    colour,
+                    style,
+                    label,
                 )
-                panels[1].plot(
-                    x,
-                    group[f"{issue}.value_mean"].to_numpy(float),
-                    marker="o",
-                    color=line.get_color(),
-                    linestyle=style,
-                    label=f"{issue}{suffix}",
-                )
-                panels[3].plot(
-                    x,
-                    group[f"{issue}.step_mean"].to_numpy(float),
-                    marker="o",
-                    color=line.get_color(),
-                    linestyle=style,
-                    label=f"{issue}{suffix}",
-                )
+                for panel, column in ((panels[1], "value_mean"), (panels[3], "step_mean")):
+                    values = group[f"{issue}.{column}"].to_numpy(float)
+                    panel.plot(x, values, marker="o", color=colour, linestyle=style, label=label)
             for k, actor in enumerate(actors):
-                mean = group[f"{actor}.utility"].to_numpy(float)
-                line = panels[2].plot(
-                    x, mean, marker=".", color=palette[k], linestyle=style, label=f"{actor}{suffix}"
-                )[0]
-                panels[2].fill_between(
+                _band(
+                    panels[2],
                     x,
-                    group[f"{actor}.utility_low"].to_numpy(float),
-                    group[f"{actor}.utility_high"].to_numpy(float),
-                    color=line.get_color(),
-                    alpha=0.1,
+                    group,
+                    f"{actor}.utility",
+                    f"{actor}.utility",
+                    palette[k],
+                    style,
+                    f"{actor}{suffix}",
                 )
         labels = (
             "probability of agreement (95% interval)",
@@ -190,6 +177,27 @@ def write_sweep_plots(sweep_dir: Path, table: pd.DataFrame, swept: list[str]) ->
     if len(swept) == 2:
         paths.append(_heatmap(sweep_dir, table, swept, issues))
     return paths
+
+
+def _band(
+    axes: Any,
+    x: np.ndarray,
+    group: pd.DataFrame,
+    mean: str,
+    interval: str,
+    colour: str,
+    style: str,
+    label: str,
+) -> None:
+    """A line of `mean` with its 95% band from the columns `<interval>_low` and `<interval>_high`."""
+    axes.plot(x, group[mean].to_numpy(float), marker="o", color=colour, linestyle=style, label=label)
+    axes.fill_between(
+        x,
+        group[f"{interval}_low"].to_numpy(float),
+        group[f"{interval}_high"].to_numpy(float),
+        color=colour,
+        alpha=0.12,
+    )
 
 
 def _categories(sweep_dir: Path, table: pd.DataFrame, parameter: str, issues: list[str]) -> Path:
