@@ -131,6 +131,10 @@ def build(cfg: DictConfig) -> tuple[Any, dict[str, Any]]:
         raise UserError(f"replications is {cfg.replications}: give a whole number, 1 or more")
     scenario = Scenario.from_config(scenario_cfg)
     make_protocol(protocol_cfg)
+    if cfg.get("task") == "validate":
+        from sim.validate import validation_table
+
+        validation_table(cfg, scenario)
     return scenario, protocol_cfg
 
 

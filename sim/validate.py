@@ -48,7 +48,7 @@ from sim.errors import UserError
 from sim.model import NegotiationModel
 from sim.outputs import write_csv, write_json
 from sim.protocols import PROTOCOLS, make_protocol
-from sim.scenario import Scenario
+from sim.scenario import Scenario, weighted_position
 from sim.solutions import IssueSpace
 from sim.table_scenario import TableOptions, scenario_from_table, select, table_path
 from sim.tables import Table, read_table
@@ -102,21 +102,27 @@ Method = Callable[[Scenario, Table], Forecast]
 """A forecasting method: from an issue's one-issue scenario and one-issue table to a forecast."""
 
 
-def validate_and_write(cfg: DictConfig, output_dir: Path, job_line: str | None = None) -> dict[str, Any]:
-    """Forecast every issue with a recorded outcome by every method; write and print the scores."""
-    scenario, _ = build(cfg)
+def validation_table(cfg: DictConfig, scenario: Scenario) -> Table:
+    """The table `task=validate` scores forecasts against; a UserError when there is none."""
     if not cfg.scenario.get("path"):
         raise UserError(
             f"task=validate scores forecasts against a table's recorded outcomes; scenario '{scenario.name}' "
             "has none: use +scenario=table scenario.path=FILE with a DEU III table"
         )
-    scenario_cfg = OmegaConf.to_container(cfg.scenario, resolve=True)
-    table = read_table(table_path(scenario_cfg))
+    table = read_table(table_path(OmegaConf.to_container(cfg.scenario, resolve=True)))
     if np.isnan(table.outcome).all():
         raise UserError(
             f"{scenario.source}: the table records no outcomes to score forecasts against "
             "(task=validate needs a DEU III table, whose 'out' column holds them)"
         )
+    return table
+
+
+def validate_and_write(cfg: DictConfig, output_dir: Path, job_line: str | None = None) -> dict[str, Any]:
+    """Forecast every issue with a recorded outcome by every method; write and print the scores."""
+    scenario, _ = build(cfg)
+    table = validation_table(cfg, scenario)
+    scenario_cfg = OmegaConf.to_container(cfg.scenario, resolve=True)
     options = TableOptions.from_config(scenario_cfg, source=scenario.source)
     methods = forecasting_methods(OmegaConf.to_container(cfg.protocol, resolve=True), cfg.seed)
     predictions, status_quo = forecast_table(table, options, methods)
@@ -208,10 +214,7 @@ def status_quo(table: Table) -> Forecast:
 def compromise(scenario: Scenario) -> float:
     """The capability-and-salience-weighted mean of the present actors' ideal points on the issue
     (the compromise model; Achen 2006), or their plain mean where no one has a weight."""
-    present = scenario.present
-    ideal, weights = scenario.ideal[present, 0], scenario.weights()[present, 0]
-    total = weights.sum()
-    return float(weights @ ideal / total) if total > 0 else float(ideal.mean())
+    return float(weighted_position(scenario.ideal, scenario.weights(), scenario.present[:, None])[0])
 
 
 def procedural_forecast(scenario: Scenario, table: Table) -> Forecast:
