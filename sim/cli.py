@@ -9,6 +9,7 @@ fix, exit status 2, and nothing written.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Sequence
@@ -200,19 +201,50 @@ def run_job(cfg: DictConfig) -> dict[str, Any]:
     try:
         return run_and_write(cfg, output_dir, job_line)
     except UserError as error:
-        if output_dir.is_dir() and not (output_dir / "summary.json").exists():
-            shutil.rmtree(output_dir, ignore_errors=True)
+        remove_unfinished(output_dir)
         print(f"error: {error}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
 
 
+def remove_unfinished(output_dir: Path) -> None:
+    """Remove a run folder without a summary, and the folders above it that it leaves empty."""
+    if not output_dir.is_dir() or (output_dir / "summary.json").exists():
+        return
+    shutil.rmtree(output_dir, ignore_errors=True)
+    for parent in list(output_dir.parents)[:2]:
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+
+
+def names_a_scenario(argv: Sequence[str]) -> bool:
+    return any(arg.lstrip("+~").split("=", 1)[0] in ("scenario", "experiment") for arg in argv)
+
+
 def main() -> None:
+    """Run Hydra on the command line, with every user mistake reported in one line.
+
+    A sweep, or a command line that names no scenario, is checked whole by `preflight` first.
+    A single run goes straight to Hydra, which composes the configuration before it creates
+    any folder: a composition error is explained in one line, and a semantic one (found when
+    the scenario is built) removes the run folder again.
+    """
     register_configs()
     argv = sys.argv[1:]
+    overrides = [arg for arg in argv if not arg.startswith("-")]
     if not any(arg.split("=")[0] in HYDRA_FLAGS_WITHOUT_RUN for arg in argv):
+        multirun = any(arg in ("-m", "--multirun") for arg in argv)
         try:
-            preflight(argv)
+            if multirun or not names_a_scenario(argv):
+                preflight(argv)
+            else:
+                os.environ.setdefault("HYDRA_FULL_ERROR", "1")
         except UserError as error:
             print(f"error: {error}", file=sys.stderr)
             sys.exit(EXIT_USER_ERROR)
-    hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(run_job)()
+    try:
+        hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(run_job)()
+    except (HydraException, OmegaConfBaseException) as error:
+        print(f"error: {explain(error, overrides)}", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)

@@ -181,23 +181,18 @@ def trace_frame(model: NegotiationModel) -> pd.DataFrame:
     issues = np.array(talks.issue_names)
     signatories = np.array([g.index for g in model.guarantors])
     present = np.array([actor.present for actor in model.actors])
-    parts: list[pd.DataFrame] = []
+    parts: dict[str, list[np.ndarray]] = {column: [] for column in ("seed", "step", *TRACE_COLUMNS[1:])}
 
     def add(quantity: str, mask: np.ndarray, actor: np.ndarray, issue: np.ndarray, value: np.ndarray) -> None:
         mask = np.broadcast_to(mask, value.shape)
         where = np.nonzero(mask)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "seed": model.seeds[where[1]],
-                    "step": steps[where[0]],
-                    "actor": actor[where] if actor.ndim == mask.ndim else actor,
-                    "issue": issue[where] if issue.ndim == mask.ndim else issue,
-                    "quantity": quantity,
-                    "value": value[where],
-                }
-            )
-        )
+        count = len(where[0])
+        parts["seed"].append(model.seeds[where[1]])
+        parts["step"].append(steps[where[0]])
+        parts["actor"].append(actor[where] if actor.ndim == mask.ndim else np.repeat(actor, count))
+        parts["issue"].append(issue[where] if issue.ndim == mask.ndim else np.repeat(issue, count))
+        parts["quantity"].append(np.repeat(quantity, count))
+        parts["value"].append(value[where].astype(float))
 
     shape = offer.shape
     add(
@@ -241,9 +236,10 @@ def trace_frame(model: NegotiationModel) -> pd.DataFrame:
     )
     add("utility", actor_mask, np.broadcast_to(actors[:-1], per_actor), np.array(ACTOR_LEVEL), utility)
 
-    frame = pd.concat(parts, ignore_index=True).sort_values(["seed", "step"], kind="stable")
-    columns = TRACE_COLUMNS if model.n_replications == 1 else ["seed", *TRACE_COLUMNS]
-    return frame[columns].reset_index(drop=True)
+    rows = {name: np.concatenate(values) for name, values in parts.items()}
+    order = np.lexsort((rows["step"], rows["seed"]))
+    kept = TRACE_COLUMNS if model.n_replications == 1 else ["seed", *TRACE_COLUMNS]
+    return pd.DataFrame({name: rows[name][order] for name in kept})
 
 
 def write_atomically(path: Path, write: Any) -> None:
