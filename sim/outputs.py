@@ -242,12 +242,23 @@ def trace_frame(model: NegotiationModel) -> pd.DataFrame:
     return pd.DataFrame({name: rows[name][order] for name in kept})
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+"""The process's file-creation mask, so that atomically written files get the usual permissions."""
+
+
 def write_atomically(path: Path, write: Any) -> None:
     """Write through a temporary file in the same folder, then rename: readers never see half a file."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", newline="") as stream:
             write(stream)
+        os.chmod(temporary, 0o666 & ~_UMASK)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
