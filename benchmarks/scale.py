@@ -156,6 +156,8 @@ def draw(curves: dict[str, list[tuple[int, float]]], path: Path) -> None:
         ax = figure.add_subplot(1, 3, k + 1)
         x, y = zip(*points, strict=True)
         ax.loglog(x, y, marker="o")
+        ax.set_xticks(x, [str(v) for v in x])
+        ax.minorticks_off()
         slope = np.polyfit(np.log(x), np.log(y), 1)[0]
         ax.set_title(f"time vs {axis} (slope {slope:.2f} on log-log)", fontsize=10)
         ax.set_xlabel(axis)
