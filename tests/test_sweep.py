@@ -28,6 +28,7 @@ def sweep(tmp_path: Path, *args: str) -> Path:
     return folders[0]
 
 
+@pytest.mark.slow
 def test_sweep_writes_one_folder_per_job_a_table_and_plots(tmp_path):
     folder = sweep(
         tmp_path,
