@@ -169,6 +169,8 @@ def summarize_batch(batch: BatchOutcome, base_seed: int) -> dict[str, Any]:
             "meaning_of_median": issue.describe(float(quantiles[2])) if values.size else "no agreement",
             "step_mean": _nullable(batch.agreed_step[batch.agreed[:, k], k].mean()) if values.size else None,
         }
+        if issue.scale != (0.0, 1.0) and values.size:
+            issues[issue.name]["median_on_source_scale"] = issue.to_source(float(quantiles[2]))
     for division, columns in talks.divisions().items():
         issues[division] = division_shares(batch, columns)
     utilities = {}
@@ -265,6 +267,8 @@ def format_batch_table(summary: dict[str, Any]) -> str:
         lo, hi = issue["interval"]
         median = issue["value"]["median"]
         shown = "-" if median is None else f"{median:.3f}"
+        if issue.get("median_on_source_scale") is not None:
+            shown = f"{median:.3f} ({issue['median_on_source_scale']:.4g})"
         lines.append(
             f"{name:<12} {issue['agreement_probability']:>9.3f} {f'[{lo:.3f}, {hi:.3f}]':>15} "
             f"{shown:>13}  {issue['meaning_of_median']}"
