@@ -131,7 +131,7 @@ def build(cfg: DictConfig) -> tuple[Any, dict[str, Any]]:
     if cfg.replications < 1:
         raise UserError(f"replications is {cfg.replications}: give a whole number, 1 or more")
     scenario = Scenario.from_config(scenario_cfg)
-    make_protocol(protocol_cfg)
+    make_protocol(protocol_cfg).check(scenario)
     if cfg.get("task") == "validate":
         from sim.validate import validation_table
 

@@ -38,6 +38,7 @@ class NegotiationModel(mesa.Model):
         seeds: Sequence[int] | np.ndarray | int = 0,
         record_trace: bool = True,
     ) -> None:
+        protocol.check(negotiation)
         seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
         super().__init__(rng=int(seeds[0]))
         self.negotiation = negotiation

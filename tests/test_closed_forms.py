@@ -93,3 +93,11 @@ def test_baron_ferejohn_summary_shows_the_division(tmp_path):
     assert shares[budget["proposer"]] == pytest.approx(0.64)
     assert sorted(shares.values()) == pytest.approx([0.0, 0.0, 0.18, 0.18, 0.64])
     assert (tmp_path / "positions.png").is_file()
+
+
+@pytest.mark.parametrize("protocol", ["mediated", "compromise", "eum"])
+def test_protocols_that_do_not_divide_budgets_refuse_a_division(protocol):
+    from sim.errors import UserError
+
+    with pytest.raises(UserError, match="does not divide budgets"):
+        build(compose("+scenario=baron_ferejohn", f"protocol={protocol}"))

@@ -59,6 +59,7 @@ class AlternatingOffers(Protocol):
 
     name = "alternating"
     Config = AlternatingConf
+    divides_budgets = True
 
     def __init__(
         self,

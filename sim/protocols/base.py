@@ -9,6 +9,7 @@ from sim.errors import UserError
 
 if TYPE_CHECKING:
     from sim.model import NegotiationModel
+    from sim.scenario import Scenario
 
 
 class Protocol:
@@ -24,11 +25,22 @@ class Protocol:
 
     name: ClassVar[str] = ""
     Config: ClassVar[type[ProtocolConf]] = ProtocolConf
+    divides_budgets: ClassVar[bool] = False
+    """Whether the protocol handles division issues (shares of a budget that sum to one)."""
 
     def __init__(self, max_steps: int = 40, **_: Any) -> None:
         if int(max_steps) < 1:
             raise UserError(f"protocol.max_steps is {max_steps}: give a whole number of steps, 1 or more")
         self.max_steps = int(max_steps)
+
+    def check(self, scenario: Scenario) -> None:
+        """Raise UserError when the scenario needs what this protocol does not do."""
+        divisions = scenario.divisions()
+        if divisions and not self.divides_budgets:
+            raise UserError(
+                f"protocol {self.name} does not divide budgets, and issue '{next(iter(divisions))}' "
+                "is a division: use protocol=alternating"
+            )
 
     def setup(self, model: NegotiationModel) -> None:
         """Prepare per-run state once the actors exist (nothing by default)."""
