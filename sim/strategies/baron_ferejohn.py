@@ -9,12 +9,18 @@ d/n, and keeps the rest: 1 - d (n - 1) / (2n) for odd n (0.64 with n = 5, d = 0.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from sim import streams
 from sim.errors import UserError
 from sim.scenario import Scenario
 from sim.strategies.base import Strategy
+
+if TYPE_CHECKING:
+    from sim.agents import Actor
+    from sim.model import NegotiationModel
 
 TOLERANCE = 1e-9
 PARTNER_DRAW = 1000
@@ -35,16 +41,16 @@ class BaronFerejohn(Strategy):
                 "by majority (scenario.decision: majority): use time_dependent otherwise"
             )
 
-    def members(self) -> list:  # type: ignore[type-arg]
+    def members(self) -> list[Actor]:
         return list(self.actor.model.guarantors)
 
-    def continuation(self, member) -> float:  # type: ignore[no-untyped-def]
+    def continuation(self, member: Actor) -> float:
         return member.discount / len(self.members())
 
     def aspiration(self, tau: np.ndarray | float) -> np.ndarray | float:
         return np.full_like(np.asarray(tau, dtype=float), 1.0 / len(self.members()))
 
-    def own_column(self, member) -> int:  # type: ignore[no-untyped-def]
+    def own_column(self, member: Actor) -> int:
         """The division column holding `member`'s share."""
         columns = next(iter(self.actor.divisions.values()))
         return columns[int(np.argmax(member.ideal[columns]))]
@@ -73,7 +79,7 @@ class BaronFerejohn(Strategy):
         text[self.own_column(self.actor)] = kept
         return np.broadcast_to(text, np.shape(tau)[:-1] + text.shape if np.ndim(tau) > 1 else text.shape)
 
-    def proposal(self, model) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def proposal(self, model: NegotiationModel) -> np.ndarray:
         """Offer d/n to n // 2 others drawn at random in each replication, keep the rest."""
         members = self.members()
         draws = np.stack(

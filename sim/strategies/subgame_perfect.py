@@ -10,11 +10,16 @@ On one issue the surplus is utility: the offer is the text that leaves the other
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from sim.errors import UserError
 from sim.scenario import Scenario
 from sim.strategies.base import Strategy
+
+if TYPE_CHECKING:
+    from sim.agents import Actor
 
 TOLERANCE = 1e-9
 
@@ -39,12 +44,12 @@ class SubgamePerfect(Strategy):
                 "use time_dependent for several"
             )
 
-    def __init__(self, actor) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, actor: Actor) -> None:
         super().__init__(actor)
-        self._other = None
+        self._other: Actor | None = None
 
     @property
-    def other(self):  # type: ignore[no-untyped-def]
+    def other(self) -> Actor:
         """The other signatory."""
         if self._other is None:
             self._other = next(g for g in self.actor.model.guarantors if g is not self.actor)
