@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from conftest import make_model
 
-from sim.agents import sublevel_interval
 from sim.outputs import Outcome, summarize, trace_frame
+from sim.strategies.time_dependent import sublevel_interval
 
 ISSUES = ("zones", "detainees", "demining")
 

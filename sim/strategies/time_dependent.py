@@ -14,8 +14,51 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.agents import TOLERANCE, sublevel_interval
+from sim.agents import TOLERANCE
 from sim.strategies.base import Strategy
+
+
+def sublevel_interval(
+    u: np.ndarray, a: np.ndarray, v: np.ndarray, b: np.ndarray, theta: np.ndarray, p: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The interval {x : a|x - u|^p + b|x - v|^p <= theta}, elementwise, clipped to [0, 1].
+
+    Returns (low, high); low > high where the set is empty. Closed forms for p = 1 (a piecewise
+    linear loss with kinks at u and v) and p = 2 (a parabola).
+    """
+    u, a, v, b, theta = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (u, a, v, b, theta)))
+    total = a + b
+    safe_total = np.where(total > 0, total, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if p == 2:
+            centre = np.where(total > 0, (a * u + b * v) / safe_total, u)
+            floor = np.where(total > 0, a * b / safe_total * (u - v) ** 2, 0.0)
+            half = np.sqrt(np.maximum(theta - floor, 0.0) / safe_total)
+            low, high = centre - half, centre + half
+            empty = theta < floor - TOLERANCE
+        else:
+            left, right = np.minimum(u, v), np.maximum(u, v)
+            w_left = np.where(u <= v, a, b)
+            w_right = np.where(u <= v, b, a)
+            gap = right - left
+            at_left, at_right = w_right * gap, w_left * gap
+            slope_inside = w_left - w_right
+            safe_slope = np.where(slope_inside != 0, slope_inside, 1.0)
+            high = np.where(
+                theta >= at_right,
+                right + (theta - at_right) / safe_total,
+                left + (theta - at_left) / safe_slope,
+            )
+            low = np.where(
+                theta >= at_left,
+                left - (theta - at_left) / safe_total,
+                left + (theta - at_left) / safe_slope,
+            )
+            empty = theta < np.minimum(at_left, at_right) - TOLERANCE
+        everything = total <= 0
+        low = np.where(everything, 0.0, np.where(empty, np.inf, np.clip(low, 0.0, 1.0)))
+        high = np.where(everything, 1.0, np.where(empty, -np.inf, np.clip(high, 0.0, 1.0)))
+    return low, high
 
 
 class TimeDependent(Strategy):
