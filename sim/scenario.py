@@ -232,6 +232,13 @@ def _issue_values(
     return out
 
 
+def utility_exponent(value: Any) -> int:
+    """The exponent p of the losses |x - x*|^p, checked (raises UserError)."""
+    if isinstance(value, bool) or value not in (1, 2):
+        raise UserError(f"scenario.utility_exponent is {value!r}: choose 1 (linear) or 2 (quadratic)")
+    return int(value)
+
+
 def _build(cfg: Mapping[str, Any]) -> Scenario:
     from sim.strategies import STRATEGIES
 
@@ -388,9 +395,7 @@ def _build(cfg: Mapping[str, Any]) -> Scenario:
     totals = stated.sum(axis=1, keepdims=True)
     salience = np.divide(stated, totals, out=np.zeros_like(stated), where=totals > 0)
 
-    exponent = cfg.get("utility_exponent", 1)
-    if exponent not in (1, 2):
-        raise UserError(f"scenario.utility_exponent is {exponent!r}: choose 1 (linear) or 2 (quadratic)")
+    exponent = utility_exponent(cfg.get("utility_exponent", 1))
 
     record: dict[str, Record] = {}
     for issue, spec in (cfg.get("record") or {}).items():
@@ -437,7 +442,7 @@ def _build(cfg: Mapping[str, Any]) -> Scenario:
         client=np.array(rows["client"], dtype=int),
         patron_weight=np.array(rows["weight"], dtype=float),
         present=present,
-        utility_exponent=int(exponent),
+        utility_exponent=exponent,
         record=record,
         source=str(cfg.get("source") or ""),
         stated_salience=stated,

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 DPI = 120
 
 
-def _save(figure: Figure, path: Path) -> Path:
+def save_figure(figure: Figure, path: Path) -> Path:
     FigureCanvasAgg(figure)
     figure.savefig(path, dpi=DPI, bbox_inches="tight")
     return path
@@ -49,7 +49,7 @@ def write_batch_plots(run_dir: Path, summary: dict[str, Any], batch: Any) -> lis
     axes.set_ylim(0, 1.1)
     axes.set_ylabel("probability of agreement (95% interval)")
     axes.set_title(textwrap.fill(title, 60), fontsize=10)
-    paths = [_save(figure, run_dir / "agreement.png")]
+    paths = [save_figure(figure, run_dir / "agreement.png")]
 
     names = [issue.name for issue in batch.scenario.issues]
     positional = [issue for issue in issues if issue in names]
@@ -75,7 +75,7 @@ def write_batch_plots(run_dir: Path, summary: dict[str, Any], batch: Any) -> lis
         axes.set_xlabel(f"0 = {_short(ends['low'])}\n1 = {_short(ends['high'])}", fontsize=8)
     figure.suptitle(textwrap.fill(f"Agreed values — {title}", 90), fontsize=10)
     figure.tight_layout()
-    paths.append(_save(figure, run_dir / "values.png"))
+    paths.append(save_figure(figure, run_dir / "values.png"))
 
     actors = list(summary["utilities"])
     figure = Figure(figsize=(max(5, 0.8 * len(actors) + 2), 4))
@@ -94,7 +94,7 @@ def write_batch_plots(run_dir: Path, summary: dict[str, Any], batch: Any) -> lis
     axes.set_ylabel("utility of the outcome")
     axes.set_title(textwrap.fill(title, 70), fontsize=10)
     axes.legend(fontsize=8, loc="lower right")
-    paths.append(_save(figure, run_dir / "utilities.png"))
+    paths.append(save_figure(figure, run_dir / "utilities.png"))
     return paths
 
 
@@ -173,7 +173,7 @@ def write_sweep_plots(sweep_dir: Path, table: pd.DataFrame, swept: list[str]) ->
             )
         figure.suptitle(f"Sweep over {parameter}", fontsize=11)
         figure.tight_layout()
-        paths.append(_save(figure, sweep_dir / f"sweep_{parameter.replace('/', '_')}.png"))
+        paths.append(save_figure(figure, sweep_dir / f"sweep_{parameter.replace('/', '_')}.png"))
     if len(swept) == 2:
         paths.append(_heatmap(sweep_dir, table, swept, issues))
     return paths
@@ -238,7 +238,7 @@ def _categories(sweep_dir: Path, table: pd.DataFrame, parameter: str, issues: li
         right.set_title("distance to Nash (agreed issues)", fontsize=10)
     figure.suptitle(f"Outcomes by {parameter}", fontsize=11)
     figure.tight_layout()
-    return _save(figure, sweep_dir / f"sweep_{parameter.replace('/', '_')}.png")
+    return save_figure(figure, sweep_dir / f"sweep_{parameter.replace('/', '_')}.png")
 
 
 def _numeric(column: pd.Series) -> np.ndarray:
@@ -268,4 +268,4 @@ def _heatmap(sweep_dir: Path, table: pd.DataFrame, swept: list[str], issues: lis
         axes.set_title(f"P(agreement on {issue})", fontsize=10)
         figure.colorbar(image, ax=axes, fraction=0.046)
     figure.tight_layout()
-    return _save(figure, sweep_dir / "heatmap.png")
+    return save_figure(figure, sweep_dir / "heatmap.png")

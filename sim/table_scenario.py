@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from sim.errors import UserError
-from sim.scenario import Issue, Scenario
+from sim.scenario import Issue, Scenario, utility_exponent, weighted_position
 from sim.tables import Table, read_table
 
 FORMAT_NAMES = {"decide": "decide", "ktab": "KTAB SMP", "bdm": "BDM", "deu3": "DEU III"}
@@ -81,15 +81,13 @@ class TableOptions:
         concession = float(cfg.get("concession", 1.0))
         if concession <= 0:
             raise UserError(f"scenario.concession is {concession:g}: give a positive number")
-        exponent = cfg.get("utility_exponent", 1)
-        if exponent not in (1, 2):
-            raise UserError(f"scenario.utility_exponent is {exponent!r}: choose 1 (linear) or 2 (quadratic)")
+        exponent = utility_exponent(cfg.get("utility_exponent", 1))
         return cls(
             name=str(cfg.get("name") or ""),
             signatories=signatories,
             reservation=reservation,
             concession=concession,
-            utility_exponent=int(exponent),
+            utility_exponent=exponent,
             source=source,
         )
 
@@ -175,12 +173,8 @@ def select(table: Table, actors: np.ndarray, issues: Sequence[int]) -> Table:
 def _ideal_points(unit: np.ndarray, weights: np.ndarray, present: np.ndarray) -> np.ndarray:
     """Positions on [0, 1]; where an actor has none, the issue's weighted mean (else plain mean, else 0.5)."""
     known = ~np.isnan(unit) & present[:, None]
-    values = np.where(known, unit, 0.0)
-    weights = np.where(known, weights, 0.0)
-    total, count = weights.sum(axis=0), known.sum(axis=0)
-    plain = np.divide(values.sum(axis=0), count, out=np.full(unit.shape[1], 0.5), where=count > 0)
-    weighted = np.divide((weights * values).sum(axis=0), total, out=plain.copy(), where=total > 0)
-    return np.where(known, unit, weighted[None, :])
+    mean = weighted_position(unit, weights, known)
+    return np.where(known, unit, np.where(np.isnan(mean), 0.5, mean)[None, :])
 
 
 def _signatories(

@@ -38,7 +38,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from omegaconf import DictConfig, OmegaConf
 
@@ -50,10 +49,10 @@ from sim.outputs import write_csv, write_json
 from sim.protocols import PROTOCOLS, make_protocol
 from sim.scenario import Scenario, weighted_position
 from sim.solutions import IssueSpace
+from sim.study_plots import save_figure
 from sim.table_scenario import TableOptions, scenario_from_table, select, table_path
 from sim.tables import Table, read_table
 
-DPI = 120
 NO_AGREEMENT_RULE = (
     "where a method reaches no agreement, the status quo stands: the forecast is the issue's reference "
     "point (DEU III rp) when known; otherwise the method makes no forecast on that issue"
@@ -361,7 +360,7 @@ def write_validation_plots(
             axes.set_xlabel("observed", fontsize=8)
     figure.suptitle(textwrap.fill(f"{validation['title']}: predicted against observed", 80), fontsize=10)
     figure.tight_layout()
-    paths = [_save(figure, output_dir / "predicted_vs_observed.png")]
+    paths = [save_figure(figure, output_dir / "predicted_vs_observed.png")]
 
     errors = [
         (predictions[name] - predictions["observed"]).abs().dropna().to_numpy() for name in reversed(methods)
@@ -385,14 +384,8 @@ def write_validation_plots(
     axes.tick_params(axis="x", labelsize=7)
     axes.set_title(textwrap.fill(f"{validation['title']}: errors per method, best first", 80), fontsize=10)
     figure.tight_layout()
-    paths.append(_save(figure, output_dir / "errors.png"))
+    paths.append(save_figure(figure, output_dir / "errors.png"))
     return paths
-
-
-def _save(figure: Figure, path: Path) -> Path:
-    FigureCanvasAgg(figure)
-    figure.savefig(path, dpi=DPI)
-    return path
 
 
 def _by_error(mae: Mapping[str, float | None]) -> list[str]:
