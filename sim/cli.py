@@ -25,7 +25,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from sim.config import config_dir, register_configs
+from sim.setup.schema import config_dir, register_configs
 from sim.errors import UserError
 
 USAGE = "python -m sim +scenario=NAME [key=value ...]"
@@ -117,7 +117,7 @@ def build(cfg: DictConfig) -> tuple[Any, dict[str, Any]]:
     The protocol is built once here to check its parameters; each run builds its own.
     """
     from sim.protocols import make_protocol
-    from sim.scenario import Scenario
+    from sim.core.scenario import Scenario
 
     if cfg.get("scenario") is None:
         raise UserError("no scenario chosen\n" + scenario_list())
@@ -133,7 +133,7 @@ def build(cfg: DictConfig) -> tuple[Any, dict[str, Any]]:
     scenario = Scenario.from_config(scenario_cfg)
     make_protocol(protocol_cfg).check(scenario)
     if cfg.get("task") == "validate":
-        from sim.validate import validation_table
+        from sim.studies.validate import validation_table
 
         validation_table(cfg, scenario)
     return scenario, protocol_cfg
@@ -191,7 +191,7 @@ def preflight(argv: Sequence[str]) -> None:
 
 def run_job(cfg: DictConfig) -> dict[str, Any]:
     """Hydra's task: run the configured negotiation and write its folder."""
-    from sim.run import run_and_write
+    from sim.studies.run import run_and_write
 
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from sim.cli import _compose, build
-from sim.config import register_configs
-from sim.model import NegotiationModel
+from sim.setup.schema import register_configs
+from sim.model.model import NegotiationModel
 from sim.protocols import make_protocol
 
 register_configs()

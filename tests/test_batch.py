@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from conftest import compose
 
-from sim.batch import chunk_size, run_batch, summarize_batch, wilson_interval
+from sim.studies.batch import chunk_size, run_batch, summarize_batch, wilson_interval
 from sim.cli import build
-from sim.model import NegotiationModel
-from sim.outputs import Outcome, summarize
+from sim.model.model import NegotiationModel
+from sim.outputs.summary import Outcome, summarize
 from sim.protocols import make_protocol
-from sim.run import run_and_write
+from sim.studies.run import run_and_write
 
 
 def astana(*overrides: str):
@@ -32,7 +32,7 @@ def test_replication_i_equals_a_single_run_with_its_seed():
 def test_chunks_do_not_change_the_numbers(monkeypatch):
     scenario, protocol_cfg = astana()
     whole = run_batch(scenario, protocol_cfg, np.arange(300))
-    monkeypatch.setattr("sim.batch.CELLS_PER_CHUNK", 64 * scenario.n_actors * scenario.n_issues)
+    monkeypatch.setattr("sim.studies.batch.CELLS_PER_CHUNK", 64 * scenario.n_actors * scenario.n_issues)
     assert chunk_size(scenario) == 64
     chunked = run_batch(scenario, protocol_cfg, np.arange(300))
     np.testing.assert_array_equal(whole.value, chunked.value)

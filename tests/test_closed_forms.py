@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from conftest import compose
 
-from sim.batch import run_batch, summarize_batch
+from sim.studies.batch import run_batch, summarize_batch
 from sim.cli import build
-from sim.run import run_and_write
+from sim.studies.run import run_and_write
 
 
 @pytest.mark.parametrize(("d1", "d2"), [(0.9, 0.9), (0.9, 0.8), (0.5, 0.7), (0.99, 0.95)])

@@ -1,4 +1,4 @@
-"""Tests of the expected-utility (challenge) model in `sim.eum`.
+"""Tests of the expected-utility (challenge) model in `sim.analysis.eum`.
 
 The EC numbers of the published replication are those printed by
 github.com/jmckib/bdm-scholz-expected-utility-model (bdm_scholz_model.py, commit e9d86fe) for
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from sim.errors import UserError
-from sim.eum import (
+from sim.analysis.eum import (
     challenge_utilities,
     eum_forecast,
     eum_round,

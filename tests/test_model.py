@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import make_model
 
-from sim.outputs import Outcome, summarize, trace_frame
+from sim.outputs.summary import Outcome, summarize, trace_frame
 from sim.strategies.time_dependent import sublevel_interval
 
 ISSUES = ("zones", "detainees", "demining")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.plots import extract_run_data, write_run_plots
+from sim.figures.run import extract_run_data, write_run_plots
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FIGURES = ("positions.png", "utilities.png", "outcome.png")

@@ -15,12 +15,12 @@ import pytest
 from conftest import compose
 
 from sim.cli import build
-from sim.model import NegotiationModel
-from sim.outputs import Outcome, format_table, summarize, trace_frame
+from sim.model.model import NegotiationModel
+from sim.outputs.summary import Outcome, format_table, summarize, trace_frame
 from sim.protocols import PROTOCOLS, make_protocol
 from sim.protocols.base import Protocol
-from sim.scenario import Scenario
-from sim.synthetic import random_scenario
+from sim.core.scenario import Scenario
+from sim.studies.synthetic import random_scenario
 
 SEEDS = (0, 3, 7)
 TOLERANCE = 1e-9

@@ -15,17 +15,17 @@ from conftest import make_model
 
 from sim.cli import preflight
 from sim.errors import UserError
-from sim.eum import eum_forecast
-from sim.model import NegotiationModel
-from sim.outputs import Outcome, summarize
+from sim.analysis.eum import eum_forecast
+from sim.model.model import NegotiationModel
+from sim.outputs.summary import Outcome, summarize
 from sim.protocols import make_protocol
-from sim.scenario import Issue, Scenario
-from sim.synthetic import random_scenario
-from sim.tables import read_table
+from sim.core.scenario import Issue, Scenario
+from sim.studies.synthetic import random_scenario
+from sim.tables.readers import read_table
 
 EC_TABLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "bdm" / "ExampleActors_EC.csv"
 EC_FORECAST = 9.363755476470846
-"""The EC example's forecast under sim.eum's default convention, on the 1-10 scale (sim/eum.py)."""
+"""The EC example's forecast under sim.analysis.eum's default convention, on the 1-10 scale (sim/eum.py)."""
 
 ASTANA7_TABLE = {
     # from conf/scenario/astana7.yaml: capability, then (salience, ideal) on zones, detainees, demining

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from sim.solutions import (
+from sim.analysis.solutions import (
     AffineUtility,
     IssueSpace,
     UtilityFunction,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.sweep import main as aggregate_main
+from sim.studies.sweep import main as aggregate_main
 
 
 def sweep(tmp_path: Path, *args: str) -> Path:

@@ -14,10 +14,10 @@ from conftest import compose
 
 from sim.cli import build, preflight
 from sim.errors import UserError
-from sim.outputs import format_table
-from sim.run import run_and_write
-from sim.table_scenario import TableOptions, scenario_from_table
-from sim.tables import read_table
+from sim.outputs.summary import format_table
+from sim.studies.run import run_and_write
+from sim.tables.scenario import TableOptions, scenario_from_table
+from sim.tables.readers import read_table
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -1,4 +1,4 @@
-"""Tests for sim.tables: real values from the published tables in /work/shared/data, and bad files."""
+"""Tests for sim.tables.readers: real values from the published tables in /work/shared/data, and bad files."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sim.errors import UserError
-from sim.tables import SUPPORTED_FORMATS, Table, read_table
+from sim.tables.readers import SUPPORTED_FORMATS, Table, read_table
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

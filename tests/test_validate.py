@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 from conftest import compose
 
-import sim.validate
+import sim.studies.validate
 from sim.cli import preflight
 from sim.errors import UserError
 from sim.protocols import PROTOCOLS
-from sim.run import run_and_write
-from sim.table_scenario import TableOptions, scenario_from_table, select
-from sim.tables import read_table
-from sim.validate import (
+from sim.studies.run import run_and_write
+from sim.tables.scenario import TableOptions, scenario_from_table, select
+from sim.tables.readers import read_table
+from sim.studies.validate import (
     PROCEDURAL,
     SOLUTIONS,
     forecast_table,
@@ -133,7 +133,7 @@ def test_without_agreement_the_status_quo_stands_where_known(tmp_path):
     table = read_table(deu3_file(tmp_path, rows))
     methods = {
         "alternating": protocol_method(protocol_defaults("alternating"), seed=0),
-        "nash": sim.validate.solution_method("nash"),
+        "nash": sim.studies.validate.solution_method("nash"),
     }
     predictions, status_quo = forecast_table(table, TableOptions(reservation=0.9), methods)
     assert predictions["alternating"].iloc[0] == 30.0 and predictions["nash"].iloc[0] == 30.0
@@ -199,7 +199,7 @@ def test_an_unknown_task_ends_in_one_line():
 @needs_compromise
 def test_the_compromise_reproduces_the_published_error_through_task_validate(tmp_path, monkeypatch):
     compromise_only = {"compromise": protocol_method(protocol_defaults("compromise"), seed=0)}
-    monkeypatch.setattr(sim.validate, "forecasting_methods", lambda *_: compromise_only)
+    monkeypatch.setattr(sim.studies.validate, "forecasting_methods", lambda *_: compromise_only)
     args = ["+scenario=table", f"scenario.path={DEU3_DEV}", "task=validate", "plots=false"]
     preflight(args)
     validation = run_and_write(compose(*args), tmp_path)

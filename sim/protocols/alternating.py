@@ -31,13 +31,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim import streams
-from sim.config import ProtocolConf
+from sim.core import streams
+from sim.setup.schema import ProtocolConf
 from sim.errors import UserError
 from sim.protocols.base import Protocol
 
 if TYPE_CHECKING:
-    from sim.model import NegotiationModel
+    from sim.model.model import NegotiationModel
 
 RECOGNITION = ("rotate", "random", "capability")
 DEFAULT_RECOGNITION = "capability"

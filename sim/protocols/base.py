@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sim.config import ProtocolConf
+from sim.setup.schema import ProtocolConf
 from sim.errors import UserError
 
 if TYPE_CHECKING:
-    from sim.model import NegotiationModel
-    from sim.scenario import Scenario
+    from sim.model.model import NegotiationModel
+    from sim.core.scenario import Scenario
 
 
 class Protocol:

@@ -3,12 +3,12 @@
 Sources: B. Bueno de Mesquita (1994), "Political forecasting: an expected utility method", in
 Bueno de Mesquita & Stokman (eds.), European Community Decision Making, Yale UP; J. B. Scholz,
 G. J. Calbert & G. A. Smith (2011), "Unravelling Bueno De Mesquita's group decision model",
-J. Theoretical Politics 23(4):510-531. The model itself is `sim.eum`; this module runs it.
+J. Theoretical Politics 23(4):510-531. The model itself is `sim.analysis.eum`; this module runs it.
 
 On each issue the players are the present actors with a stated salience above zero; they start
-at their ideal points. Each step plays one round of `sim.eum.eum_round` on every issue not yet
+at their ideal points. Each step plays one round of `sim.analysis.eum.eum_round` on every issue not yet
 settled (challenges, then each actor takes the credible offer nearest its position), with
-distances divided by the range d of the players' ideal points, as `sim.eum.eum_forecast` does;
+distances divided by the range d of the players' ideal points, as `sim.analysis.eum.eum_forecast` does;
 an issue settles when no position moves by more than `tolerance` * d, at once where every player
 holds the same position (d = 0). The text on the table is the capability-and-salience-weighted
 median (`statistic: mean`, the mean) of the players' current positions: the forecast if the
@@ -31,14 +31,14 @@ from typing import TYPE_CHECKING, Any, cast, get_args
 
 import numpy as np
 
-from sim.config import ProtocolConf
+from sim.setup.schema import ProtocolConf
 from sim.errors import UserError
-from sim.eum import Convention, eum_round, weighted_mean, weighted_median
+from sim.analysis.eum import Convention, eum_round, weighted_mean, weighted_median
 from sim.protocols.base import Protocol
 from sim.protocols.compromise import TABLE
 
 if TYPE_CHECKING:
-    from sim.model import NegotiationModel
+    from sim.model.model import NegotiationModel
 
 STATISTICS = {"median": weighted_median, "mean": weighted_mean}
 CONVENTIONS: tuple[str, ...] = get_args(Convention)

@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.config import ProtocolConf
+from sim.setup.schema import ProtocolConf
 from sim.errors import UserError
-from sim.model import TABLE
+from sim.model.model import TABLE
 from sim.protocols.base import Protocol
-from sim.scenario import weighted_position
+from sim.core.scenario import weighted_position
 
 if TYPE_CHECKING:
-    from sim.model import NegotiationModel
+    from sim.model.model import NegotiationModel
 
 
 @dataclass

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import streams
+from sim.core import streams
 from sim.errors import UserError
-from sim.scenario import Scenario
+from sim.core.scenario import Scenario
 from sim.strategies.base import Strategy
 
 if TYPE_CHECKING:
-    from sim.agents import Actor
-    from sim.model import NegotiationModel
+    from sim.model.agents import Actor
+    from sim.model.model import NegotiationModel
 
 TOLERANCE = 1e-9
 PARTNER_DRAW = 1000

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 if TYPE_CHECKING:
-    from sim.agents import Actor
-    from sim.model import NegotiationModel
-    from sim.scenario import Scenario
+    from sim.model.agents import Actor
+    from sim.model.model import NegotiationModel
+    from sim.core.scenario import Scenario
 
 
 class Strategy:

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.errors import UserError
-from sim.scenario import Scenario
+from sim.core.scenario import Scenario
 from sim.strategies.base import Strategy
 
 if TYPE_CHECKING:
-    from sim.agents import Actor
+    from sim.model.agents import Actor
 
 TOLERANCE = 1e-9
 

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, ClassVar
 import mesa
 import numpy as np
 
-from sim.scenario import weighted_position
+from sim.core.scenario import weighted_position
 
 if TYPE_CHECKING:
-    from sim.model import NegotiationModel
+    from sim.model.model import NegotiationModel
 
 TOLERANCE = 1e-12
 

@@ -18,8 +18,9 @@ from omegaconf import MISSING, OmegaConf
 
 def config_dir() -> Path:
     """Where the YAML configuration lives: inside the installed package, or beside it in a checkout."""
-    packaged = Path(__file__).resolve().parent / "conf"
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "conf"
+    package = Path(__file__).resolve().parents[1]
+    packaged = package / "conf"
+    return packaged if packaged.is_dir() else package.parent / "conf"
 
 
 @dataclass
@@ -70,7 +71,7 @@ class ScenarioConf:
     actors: dict[str, ActorConf] = MISSING
     record: dict[str, RecordConf] = field(default_factory=dict)
     path: str | None = None
-    """A published negotiation table to import instead of `issues` and `actors` (`sim.table_scenario`)."""
+    """A published negotiation table to import instead of `issues` and `actors` (`sim.tables.scenario`)."""
     signatories: Any = None
     """For an imported table, who signs (the veto players): null for every actor, a number N for the N
     most capable, or a list of actor keys."""

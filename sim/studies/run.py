@@ -9,9 +9,9 @@ import numpy as np
 from omegaconf import DictConfig
 
 from sim.cli import build
-from sim.config import Task
-from sim.model import NegotiationModel
-from sim.outputs import Outcome, expand_divisions, format_table, summarize, trace_frame, write_csv, write_json
+from sim.setup.schema import Task
+from sim.model.model import NegotiationModel
+from sim.outputs.summary import Outcome, expand_divisions, format_table, summarize, trace_frame, write_csv, write_json
 from sim.protocols import make_protocol
 
 
@@ -22,7 +22,7 @@ def run_and_write(cfg: DictConfig, output_dir: Path, job_line: str | None = None
     `job_line` names the job and one line is printed instead of the table.
     """
     if cfg.get("task") == Task.validate:
-        from sim.validate import validate_and_write
+        from sim.studies.validate import validate_and_write
 
         return validate_and_write(cfg, output_dir, job_line)
     scenario, protocol_cfg = build(cfg)
@@ -35,7 +35,7 @@ def run_and_write(cfg: DictConfig, output_dir: Path, job_line: str | None = None
         trace = trace_frame(model)
         write_csv(output_dir / "trace.csv", trace)
         if cfg.plots:
-            from sim.plots import write_run_plots
+            from sim.figures.run import write_run_plots
 
             write_run_plots(output_dir, expand_divisions(summary), trace)
         table = format_table(summary)
@@ -65,7 +65,7 @@ def one_line(summary: dict[str, Any]) -> str:
 def run_replications(
     cfg: DictConfig, scenario: Any, protocol_cfg: dict[str, Any], output_dir: Path
 ) -> tuple[dict[str, Any], str]:
-    from sim.batch import format_batch_table, run_batch, summarize_batch
+    from sim.studies.batch import format_batch_table, run_batch, summarize_batch
 
     seeds = cfg.seed + np.arange(cfg.replications)
     batch = run_batch(scenario, protocol_cfg, seeds, trace=cfg.trace)
@@ -74,7 +74,7 @@ def run_replications(
     if batch.trace is not None:
         write_csv(output_dir / "trace.csv", batch.trace)
     if cfg.plots:
-        from sim.study_plots import write_batch_plots
+        from sim.figures.study import write_batch_plots
 
         write_batch_plots(output_dir, summary, batch)
     return summary, format_batch_table(summary)

@@ -3,7 +3,7 @@
 Runs by itself at the end of every multirun (a Hydra callback). A sweep that was interrupted
 can be aggregated afterwards from what it finished:
 
-    python -m sim.sweep results/sweeps/<date_time>
+    python -m sim.studies.sweep results/sweeps/<date_time>
 
 which also names the jobs that are missing. A job counts as finished when its folder holds
 `summary.json`, which is written last and atomically.
@@ -24,12 +24,12 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from sim.errors import UserError
-from sim.outputs import write_csv
+from sim.outputs.summary import write_csv
 
 
 def job_metrics(summary: dict[str, Any]) -> dict[str, Any]:
     """The outcome metrics of one job, flat, from its summary (a batch or a single run)."""
-    from sim.batch import wilson_interval
+    from sim.studies.batch import wilson_interval
 
     row: dict[str, Any] = {}
     batch = "replications" in summary
@@ -125,7 +125,7 @@ def aggregate(sweep_dir: Path, plots: bool = True) -> tuple[pd.DataFrame, list[s
                 table[key] = converted
         write_csv(sweep_dir / "sweep.csv", table)
         if plots and swept:
-            from sim.study_plots import write_sweep_plots
+            from sim.figures.study import write_sweep_plots
 
             write_sweep_plots(sweep_dir, table, swept)
     return table, missing
@@ -144,7 +144,7 @@ class AggregateSweep(Callback):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m sim.sweep", description="Aggregate a (possibly interrupted) sweep."
+        prog="python -m sim.studies.sweep", description="Aggregate a (possibly interrupted) sweep."
     )
     parser.add_argument("sweep_dir", type=Path, help="the sweep's folder, results/sweeps/<date_time>")
     parser.add_argument("--no-plots", action="store_true", help="write sweep.csv only")

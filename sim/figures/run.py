@@ -29,7 +29,7 @@ from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from sim.outputs import TABLE
+from sim.outputs.summary import TABLE
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -1,4 +1,4 @@
-"""A published negotiation table (`sim.tables`: decide, KTAB, BDM, DEU III) as a `Scenario`.
+"""A published negotiation table (`sim.tables.readers`: decide, KTAB, BDM, DEU III) as a `Scenario`.
 
 The tables give positions, saliences and capabilities; they do not say who signs, what no
 agreement is worth, or how fast anyone concedes. `TableOptions` supplies that (scenario `table`,
@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 
 from sim.errors import UserError
-from sim.scenario import Issue, Scenario, utility_exponent, weighted_position
-from sim.tables import Table, read_table
+from sim.core.scenario import Issue, Scenario, utility_exponent, weighted_position
+from sim.tables.readers import Table, read_table
 
 FORMAT_NAMES = {"decide": "decide", "ktab": "KTAB SMP", "bdm": "BDM", "deu3": "DEU III"}
 STATUS_QUO_LABEL = "the reference point (status quo)"

@@ -182,10 +182,10 @@ class Scenario:
         """Validate a scenario configuration (a mapping, e.g. a resolved DictConfig).
 
         With a `path`, or with neither issues nor actors, the scenario is a published table
-        (`sim.table_scenario`).
+        (`sim.tables.scenario`).
         """
         if cfg.get("path") or not (cfg.get("issues") or cfg.get("actors")):
-            from sim.table_scenario import scenario_from_config
+            from sim.tables.scenario import scenario_from_config
 
             return scenario_from_config(cfg)
         return _build(cfg)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.scenario import Issue, Scenario
+from sim.core.scenario import Issue, Scenario
 
 
 def random_scenario(n_actors: int, n_issues: int, seed: int = 0) -> Scenario:

@@ -640,7 +640,7 @@ class IssueSpace:
 
     @classmethod
     def from_scenario(cls, scenario: Any, present_only: bool = True) -> IssueSpace:
-        """The issue space of a `sim.scenario.Scenario`, by default among the actors present."""
+        """The issue space of a `sim.core.scenario.Scenario`, by default among the actors present."""
         rows = np.asarray(scenario.present, dtype=bool) if present_only else slice(None)
         return cls(
             scenario.ideal[rows],

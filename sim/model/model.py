@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim.agents import ROLE_CLASSES, Actor, Guarantor, Mediator, Observer, Party
-from sim.scenario import Scenario, weighted_position
+from sim.model.agents import ROLE_CLASSES, Actor, Guarantor, Mediator, Observer, Party
+from sim.core.scenario import Scenario, weighted_position
 
 if TYPE_CHECKING:
     from sim.protocols.base import Protocol

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.model import NOT_YET, NegotiationModel
-from sim.scenario import Scenario
+from sim.model.model import NOT_YET, NegotiationModel
+from sim.core.scenario import Scenario
 
 TRACE_COLUMNS = ["step", "actor", "issue", "quantity", "value"]
 ACTOR_LEVEL = "all"
@@ -134,7 +134,7 @@ def summarize(outcome: Outcome, replication: int = 0) -> dict[str, Any]:
             for i, actor in enumerate(talks.actors)
         },
     }
-    from sim.reference import measure, reference_points
+    from sim.analysis.reference import measure, reference_points
 
     summary["reference"] = reference_points(talks)
     summary.update(measure(talks, outcome.value[r], outcome.agreed[r], outcome.utilities[r]))

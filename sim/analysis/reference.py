@@ -1,7 +1,7 @@
 """Reference points for a negotiation: where the solution concepts put the outcome.
 
 Every summary carries, per issue, the Nash bargaining solution, the Kalai–Smorodinsky solution,
-the utilitarian and egalitarian optima (`sim.solutions.IssueSpace`) and the compromise (the
+the utilitarian and egalitarian optima (`sim.analysis.solutions.IssueSpace`) and the compromise (the
 capability-and-salience-weighted mean of the ideal points), and measures the outcome against
 them: `distance_to_nash`, the root mean square distance between the agreed values and the Nash
 point over the agreed issues, and `pareto_gap`, how much every bargainer could still gain together
@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.scenario import Scenario, weighted_position
-from sim.solutions import IssueSpace
+from sim.core.scenario import Scenario, weighted_position
+from sim.analysis.solutions import IssueSpace
 
 CONCEPTS = ("nash", "kalai_smorodinsky", "utilitarian", "egalitarian")
 

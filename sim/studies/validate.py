@@ -9,7 +9,7 @@ actor's utility uses its normalised salience, 1 on the only issue. The methods:
 - every protocol in `sim.protocols.PROTOCOLS`, with the parameters of `conf/protocol/<name>.yaml`
   (the protocol chosen on the command line with its overrides); its prediction is the summary's
   `forecast`: the protocol's own forecast, else the agreed value;
-- the bargaining solutions of `sim.solutions.IssueSpace` over the actors' reservations: `nash`
+- the bargaining solutions of `sim.analysis.solutions.IssueSpace` over the actors' reservations: `nash`
   (bargaining powers capability x stated salience; Kalai 1977), `kalai_smorodinsky`,
   `utilitarian` (weights capability x stated salience; Myerson 1981) and `egalitarian`;
 - `procedural`: the compromise model's text if it can pass the Council under the issue's voting
@@ -42,16 +42,16 @@ from matplotlib.figure import Figure
 from omegaconf import DictConfig, OmegaConf
 
 from sim.cli import build
-from sim.config import config_dir
+from sim.setup.schema import config_dir
 from sim.errors import UserError
-from sim.model import NegotiationModel
-from sim.outputs import write_csv, write_json
+from sim.model.model import NegotiationModel
+from sim.outputs.summary import write_csv, write_json
 from sim.protocols import PROTOCOLS, make_protocol
-from sim.scenario import Scenario, weighted_position
-from sim.solutions import IssueSpace
-from sim.study_plots import save_figure
-from sim.table_scenario import TableOptions, scenario_from_table, select, table_path
-from sim.tables import Table, read_table
+from sim.core.scenario import Scenario, weighted_position
+from sim.analysis.solutions import IssueSpace
+from sim.figures.study import save_figure
+from sim.tables.scenario import TableOptions, scenario_from_table, select, table_path
+from sim.tables.readers import Table, read_table
 
 NO_AGREEMENT_RULE = (
     "where a method reaches no agreement, the status quo stands: the forecast is the issue's reference "

@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.model import NOT_YET, NegotiationModel
-from sim.outputs import Outcome, trace_frame
+from sim.model.model import NOT_YET, NegotiationModel
+from sim.outputs.summary import Outcome, trace_frame
 from sim.protocols import make_protocol
-from sim.reference import measure, reference_points
-from sim.scenario import Scenario
+from sim.analysis.reference import measure, reference_points
+from sim.core.scenario import Scenario
 
 Z_95 = 1.959963984540054
 MEASURED_SAMPLE = 200
