@@ -28,11 +28,11 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from sim.studies.batch import run_batch  # noqa: E402
 from sim.cli import _compose, build  # noqa: E402
-from sim.setup.schema import register_configs  # noqa: E402
 from sim.model.model import NegotiationModel  # noqa: E402
 from sim.protocols import make_protocol  # noqa: E402
+from sim.setup.schema import register_configs  # noqa: E402
+from sim.studies.batch import run_batch  # noqa: E402
 from sim.studies.synthetic import random_scenario  # noqa: E402
 
 HERE = Path(__file__).resolve().parent

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from sim.cli import _compose, build
-from sim.setup.schema import register_configs
 from sim.model.model import NegotiationModel
 from sim.outputs.summary import Outcome, summarize, trace_frame
 from sim.protocols import make_protocol
+from sim.setup.schema import register_configs
 
 
 def machine() -> str:

@@ -1,32 +1,47 @@
-"""Shared fixtures: compose configurations the way the command line does."""
+"""Shared fixtures: configurations composed the way the command line composes them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from omegaconf import DictConfig
 
-from sim.cli import _compose, build
-from sim.setup.schema import register_configs
-from sim.model.model import NegotiationModel
-from sim.protocols import make_protocol
+from sim import NegotiationModel
+from sim.cli import execute
+from sim.core.scenario import Scenario
+from sim.protocols import ProtocolConfig
+from sim.setup.compose import compose_config
+from sim.setup.job import job_from_config
 
-register_configs()
+DATA = Path(__file__).resolve().parents[1] / "data"
+"""The published tables the tests read, kept in the repository with their sources (data/README.md)."""
 
 
-def compose(*overrides: str):
-    return _compose(list(overrides))
+def compose(*overrides: str) -> DictConfig:
+    return compose_config(list(overrides))
+
+
+def build(cfg: DictConfig) -> tuple[Scenario, ProtocolConfig]:
+    """The scenario and protocol configuration of a composed configuration."""
+    job = job_from_config(cfg)
+    return job.scenario, job.protocol
+
+
+def run_and_write(cfg: DictConfig, folder: Path) -> dict[str, Any]:
+    """Run a composed configuration and write its folder, as the command line does; the summary."""
+    return execute(job_from_config(cfg), folder)
 
 
 def make_model(
     *overrides: str, scenario: str = "astana7", seeds: Sequence[int] | int = 0, trace: bool = False
 ) -> NegotiationModel:
     """A model of `scenario` with the given overrides (Hydra syntax), not yet run."""
-    talks, protocol_cfg = build(compose(f"+scenario={scenario}", *overrides))
-    return NegotiationModel(
-        talks, make_protocol(protocol_cfg), seeds=np.atleast_1d(seeds), record_trace=trace
-    )
+    talks, protocol = build(compose(f"scenario={scenario}", *overrides))
+    return NegotiationModel(talks, protocol, seeds=np.atleast_1d(seeds), record_trace=trace)
 
 
 @pytest.fixture

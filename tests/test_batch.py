@@ -6,18 +6,17 @@ import json
 
 import numpy as np
 import pytest
-from conftest import compose
+from conftest import build, compose, run_and_write
 
-from sim.studies.batch import chunk_size, run_batch, summarize_batch, wilson_interval
-from sim.cli import build
-from sim.model.model import NegotiationModel
-from sim.outputs.summary import Outcome, summarize
+from sim import NegotiationModel
+from sim.outputs.outcome import Outcome
+from sim.outputs.summary import summarize, summarize_batch, wilson_interval
 from sim.protocols import make_protocol
-from sim.studies.run import run_and_write
+from sim.studies.batch import chunk_size, run_batch
 
 
 def astana(*overrides: str):
-    return build(compose("+scenario=astana7", *overrides))
+    return build(compose("scenario=astana7", *overrides))
 
 
 def test_replication_i_equals_a_single_run_with_its_seed():
@@ -64,7 +63,7 @@ def test_batch_summary_reports_probabilities_with_intervals():
 
 
 def test_replications_run_writes_table_summary_and_plots(tmp_path):
-    cfg = compose("+scenario=astana7", "replications=120", "seed=5")
+    cfg = compose("scenario=astana7", "replications=120", "seed=5")
     summary = run_and_write(cfg, tmp_path)
     assert json.loads((tmp_path / "summary.json").read_text()) == summary
     table = (tmp_path / "replications.csv").read_text().splitlines()
@@ -76,7 +75,7 @@ def test_replications_run_writes_table_summary_and_plots(tmp_path):
 
 
 def test_full_trace_of_a_batch_only_when_asked(tmp_path):
-    cfg = compose("+scenario=astana7", "replications=3", "trace=true", "plots=false")
+    cfg = compose("scenario=astana7", "replications=3", "trace=true", "plots=false")
     run_and_write(cfg, tmp_path)
     header = (tmp_path / "trace.csv").read_text().splitlines()[0]
     assert header == "seed,step,actor,issue,quantity,value"

@@ -55,7 +55,7 @@ def run_sim(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
 )
 def test_bad_overrides_end_in_one_line_naming_the_fix(overrides, expected):
     with pytest.raises(UserError) as error:
-        preflight(["+scenario=astana7", *overrides])
+        preflight(["scenario=astana7", *overrides])
     message = str(error.value)
     assert expected in message
     assert "\n" not in message
@@ -63,13 +63,13 @@ def test_bad_overrides_end_in_one_line_naming_the_fix(overrides, expected):
 
 def test_unknown_scenario_lists_the_known_ones():
     with pytest.raises(UserError, match=r"unknown scenario 'astana99': choose one of .*astana7"):
-        preflight(["+scenario=astana99"])
+        preflight(["scenario=astana99"])
 
 
 def test_multirun_values_are_checked_one_by_one():
-    preflight(["-m", "+scenario=astana7", "scenario.actors.turkey.salience.detainees=0.1,0.5"])
+    preflight(["-m", "scenario=astana7", "scenario.actors.turkey.salience.detainees=0.1,0.5"])
     with pytest.raises(UserError, match=r"salience\.detainees is -0\.5"):
-        preflight(["-m", "+scenario=astana7", "scenario.actors.turkey.salience.detainees=0.1,-0.5"])
+        preflight(["-m", "scenario=astana7", "scenario.actors.turkey.salience.detainees=0.1,-0.5"])
 
 
 def test_scenario_file_with_a_missing_field(tmp_path):
@@ -79,14 +79,14 @@ def test_scenario_file_with_a_missing_field(tmp_path):
     (tmp_path / "scenario").mkdir()
     (tmp_path / "scenario" / "broken.yaml").write_text(bad.replace("name: astana7", "name: broken"))
     with pytest.raises(UserError) as error:
-        preflight([f"hydra.searchpath=[file://{tmp_path}]", "+scenario=broken"])
+        preflight([f"hydra.searchpath=[file://{tmp_path}]", "scenario=broken"])
     assert "capability" in str(error.value) and "turkey" in str(error.value)
     assert "\n" not in str(error.value)
 
 
 def test_a_run_writes_its_folder_and_prints_the_table(tmp_path):
     result = run_sim(
-        "+scenario=astana7",
+        "scenario=astana7",
         "seed=3",
         "scenario.actors.turkey.salience.detainees=0.8",
         "protocol.max_steps=60",
@@ -126,9 +126,9 @@ def test_a_run_writes_its_folder_and_prints_the_table(tmp_path):
 @pytest.mark.parametrize(
     "args",
     [
-        ["+scenario=astana7", "scenario.actors.turky.salience.detainees=0.8"],
-        ["+scenario=astana7", "scenario.actors.turkey.salience.detainees=-2"],
-        ["+scenario=astana7", "protocol=haggling"],
+        ["scenario=astana7", "scenario.actors.turky.salience.detainees=0.8"],
+        ["scenario=astana7", "scenario.actors.turkey.salience.detainees=-2"],
+        ["scenario=astana7", "protocol=haggling"],
     ],
 )
 def test_a_bad_run_prints_one_line_and_leaves_no_folder(tmp_path, args):
@@ -142,7 +142,7 @@ def test_a_bad_run_prints_one_line_and_leaves_no_folder(tmp_path, args):
 def test_no_scenario_lists_the_scenarios_and_fails(tmp_path):
     result = run_sim(cwd=tmp_path)
     assert result.returncode != 0
-    assert "astana7" in result.stderr and "+scenario=" in result.stderr
+    assert "astana7" in result.stderr and "scenario=" in result.stderr
     assert not (tmp_path / "results").exists()
 
 
@@ -180,7 +180,7 @@ def test_the_installed_wheel_finds_its_configuration_from_another_directory(tmp_
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(target)}
-    result = run_sim("+scenario=astana7", "plots=false", "quiet=true", cwd=elsewhere, env=env)
+    result = run_sim("scenario=astana7", "plots=false", "quiet=true", cwd=elsewhere, env=env)
     assert result.returncode == 0, result.stderr
     assert (
         str(target)

@@ -8,17 +8,16 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import compose
+from conftest import build, compose, run_and_write
 
-from sim.studies.batch import run_batch, summarize_batch
-from sim.cli import build
-from sim.studies.run import run_and_write
+from sim.outputs.summary import summarize_batch
+from sim.studies.batch import run_batch
 
 
 @pytest.mark.parametrize(("d1", "d2"), [(0.9, 0.9), (0.9, 0.8), (0.5, 0.7), (0.99, 0.95)])
 def test_rubinstein_first_offer_is_accepted_at_the_closed_form(tmp_path, d1, d2):
     cfg = compose(
-        "+scenario=rubinstein",
+        "scenario=rubinstein",
         f"scenario.actors.p1.discount={d1}",
         f"scenario.actors.p2.discount={d2}",
         "plots=false",
@@ -34,7 +33,7 @@ def test_rubinstein_first_offer_is_accepted_at_the_closed_form(tmp_path, d1, d2)
 def test_rubinstein_reference_values_from_the_command_line(tmp_path):
     for override, expected in (([], 0.5263), (["scenario.actors.p2.discount=0.8"], 0.7143)):
         result = subprocess.run(
-            [sys.executable, "-m", "sim", "+scenario=rubinstein", "plots=false", "quiet=true", *override],
+            [sys.executable, "-m", "sim", "scenario=rubinstein", "plots=false", "quiet=true", *override],
             cwd=tmp_path,
             capture_output=True,
             text=True,
@@ -47,7 +46,7 @@ def test_rubinstein_reference_values_from_the_command_line(tmp_path):
 
 
 def test_rubinstein_when_player_2_proposes_first():
-    scenario, protocol_cfg = build(compose("+scenario=rubinstein"))
+    scenario, protocol_cfg = build(compose("scenario=rubinstein"))
     from dataclasses import replace
 
     swapped = replace(
@@ -67,7 +66,7 @@ def test_rubinstein_when_player_2_proposes_first():
 
 
 def test_baron_ferejohn_proposer_and_partner_shares():
-    scenario, protocol_cfg = build(compose("+scenario=baron_ferejohn"))
+    scenario, protocol_cfg = build(compose("scenario=baron_ferejohn"))
     batch = run_batch(scenario, protocol_cfg, np.arange(2000))
     budget = summarize_batch(batch, 0)["issues"]["budget"]
     assert budget["agreement_probability"] == 1.0
@@ -86,7 +85,7 @@ def test_baron_ferejohn_proposer_and_partner_shares():
 
 
 def test_baron_ferejohn_summary_shows_the_division(tmp_path):
-    summary = run_and_write(compose("+scenario=baron_ferejohn", "seed=3", "quiet=true"), tmp_path)
+    summary = run_and_write(compose("scenario=baron_ferejohn", "seed=3", "quiet=true"), tmp_path)
     budget = summary["issues"]["budget"]
     shares = budget["value"]
     assert sum(shares.values()) == pytest.approx(1.0)
@@ -100,4 +99,4 @@ def test_protocols_that_do_not_divide_budgets_refuse_a_division(protocol):
     from sim.errors import UserError
 
     with pytest.raises(UserError, match="does not divide budgets"):
-        build(compose("+scenario=baron_ferejohn", f"protocol={protocol}"))
+        build(compose("scenario=baron_ferejohn", f"protocol={protocol}"))

@@ -2,7 +2,7 @@
 
 The EC numbers of the published replication are those printed by
 github.com/jmckib/bdm-scholz-expected-utility-model (bdm_scholz_model.py, commit e9d86fe) for
-ExampleActors.csv, which the project keeps as shared/data/bdm/ExampleActors_EC.csv.
+ExampleActors.csv, which the project keeps as data/bdm/ExampleActors_EC.csv.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.errors import UserError
 from sim.analysis.eum import (
     challenge_utilities,
     eum_forecast,
@@ -24,30 +23,79 @@ from sim.analysis.eum import (
     weighted_median,
     win_probability,
 )
+from sim.errors import UserError
 
-EC_TABLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "bdm" / "ExampleActors_EC.csv"
+EC_TABLE = Path(__file__).resolve().parents[1] / "data" / "bdm" / "ExampleActors_EC.csv"
 
 # Positions round by round (rows 0-10) as the Scholz et al. replication prints them, in table order:
 # Netherlands, Belgium, Luxembourg, Germany, France, Italy, UK, Ireland, Denmark, Greece.
-BELGIUM = [7.0, 8.415932315426765, 9.610859134120188, 9.961979590401311, 4.800881140632626,
-           5.524237694197366, 7.472046361916304, 8.82459385526243, 9.671129769802048,
-           4.144849062500607, 4.291541224979649]
+BELGIUM = [
+    7.0,
+    8.415932315426765,
+    9.610859134120188,
+    9.961979590401311,
+    4.800881140632626,
+    5.524237694197366,
+    7.472046361916304,
+    8.82459385526243,
+    9.671129769802048,
+    4.144849062500607,
+    4.291541224979649,
+]
 LUXEMBOURG = [4.0, *BELGIUM[:-1]]
-IRELAND = [7.0, 4.0, 7.0, 8.415932315426765, 9.610859134120188, 9.961979590401311,
-           5.524237694197366, 7.472046361916304, 8.82459385526243, 9.671129769802048, 4.144849062500607]
-PUBLISHED_MEANS = [7.461314378277187, 7.552500865855843, 7.590144997451546, 7.358130531334199,
-                   7.349173989675211, 7.414877545372958, 7.510457183677219, 7.572447097550299,
-                   7.324989065683665, 7.242130958473937]
-PUBLISHED_MEDIANS = [BELGIUM[1], BELGIUM[2], BELGIUM[3], BELGIUM[3], BELGIUM[3], BELGIUM[6], BELGIUM[7],
-                     BELGIUM[8], BELGIUM[8], 7.0]
-PUBLISHED_RISK_ROUND_1 = [1.405652784218, 0.754195927244, 0.508863791027, 1.405652784218, 1.046523896057,
-                          1.046523896057, 1.964898229507, 0.5, 2.0, 1.112124970858]
+IRELAND = [
+    7.0,
+    4.0,
+    7.0,
+    8.415932315426765,
+    9.610859134120188,
+    9.961979590401311,
+    5.524237694197366,
+    7.472046361916304,
+    8.82459385526243,
+    9.671129769802048,
+    4.144849062500607,
+]
+PUBLISHED_MEANS = [
+    7.461314378277187,
+    7.552500865855843,
+    7.590144997451546,
+    7.358130531334199,
+    7.349173989675211,
+    7.414877545372958,
+    7.510457183677219,
+    7.572447097550299,
+    7.324989065683665,
+    7.242130958473937,
+]
+PUBLISHED_MEDIANS = [
+    BELGIUM[1],
+    BELGIUM[2],
+    BELGIUM[3],
+    BELGIUM[3],
+    BELGIUM[3],
+    BELGIUM[6],
+    BELGIUM[7],
+    BELGIUM[8],
+    BELGIUM[8],
+    7.0,
+]
+PUBLISHED_RISK_ROUND_1 = [
+    1.405652784218,
+    0.754195927244,
+    0.508863791027,
+    1.405652784218,
+    1.046523896057,
+    1.046523896057,
+    1.964898229507,
+    0.5,
+    2.0,
+    1.112124970858,
+]
 
 
 @pytest.fixture
 def ec() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if not EC_TABLE.exists():
-        pytest.skip(f"the BDM EC actor table is not at {EC_TABLE}")
     with EC_TABLE.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     columns = ("Position", "Capability", "Salience")
@@ -116,8 +164,10 @@ def test_weighted_median_and_mean() -> None:
 def test_scholz_code_reproduces_the_published_rounds(ec) -> None:
     positions, capability, salience = ec
     np.testing.assert_allclose(
-        risk_exponents(positions, capability, salience, convention="scholz_code"), PUBLISHED_RISK_ROUND_1,
-        atol=1e-12)
+        risk_exponents(positions, capability, salience, convention="scholz_code"),
+        PUBLISHED_RISK_ROUND_1,
+        atol=1e-12,
+    )
     history, median = eum_forecast(positions, capability, salience, rounds=10, convention="scholz_code")
     np.testing.assert_allclose(history, published_history(), atol=1e-12)
     weights = capability * salience
@@ -139,12 +189,26 @@ def test_domain_convention_on_ec(ec) -> None:
     assert weighted_mean(positions, capability * salience) == pytest.approx(7.389955686853766)
     np.testing.assert_allclose(
         risk_exponents(positions, capability, salience),
-        [1.1525467775, 0.9229697729, 0.5, 1.1525467775, 1.0236989983, 1.0236989983, 2.0, 0.6149031994,
-         1.5176291793, 1.3762802307], atol=1e-10)
+        [
+            1.1525467775,
+            0.9229697729,
+            0.5,
+            1.1525467775,
+            1.0236989983,
+            1.0236989983,
+            2.0,
+            0.6149031994,
+            1.5176291793,
+            1.3762802307,
+        ],
+        atol=1e-10,
+    )
     compromise = 9.363755476470846
     np.testing.assert_allclose(
         eum_round(positions, capability, salience),
-        [7, 10, 7, 7, compromise, compromise, 10, 10, 4.448497164598, 10], atol=1e-10)
+        [7, 10, 7, 7, compromise, compromise, 10, 10, 4.448497164598, 10],
+        atol=1e-10,
+    )
     history, median = eum_forecast(positions, capability, salience)
     assert history.shape == (112, 10)
     assert median == pytest.approx(compromise, abs=1e-12)
@@ -208,8 +272,13 @@ def test_identical_actors_move_together(ec) -> None:
 
 @pytest.mark.parametrize(
     ("positions", "capability", "salience"),
-    [([1, 2], [1], [0.5, 0.5]), ([1, 2], [1, 1], [0.5, 50]), ([1, np.nan], [1, 1], [0.5, 0.5]),
-     ([1, 2], [-1, 1], [0.5, 0.5]), ([], [], [])],
+    [
+        ([1, 2], [1], [0.5, 0.5]),
+        ([1, 2], [1, 1], [0.5, 50]),
+        ([1, np.nan], [1, 1], [0.5, 0.5]),
+        ([1, 2], [-1, 1], [0.5, 0.5]),
+        ([], [], []),
+    ],
 )
 def test_bad_input_is_a_user_error(positions, capability, salience) -> None:
     with pytest.raises(UserError):

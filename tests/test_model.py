@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from conftest import make_model
 
-from sim.outputs.summary import Outcome, summarize, trace_frame
+from sim.outputs.outcome import Outcome
+from sim.outputs.summary import summarize
+from sim.outputs.trace import trace_frame
 from sim.strategies.time_dependent import sublevel_interval
 
 ISSUES = ("zones", "detainees", "demining")
@@ -41,7 +43,7 @@ def test_aspirations_never_rise(astana_run):
 def test_agreed_text_gives_every_veto_player_at_least_its_reservation():
     model = make_model(seeds=range(200)).run()
     utilities = model.final_utilities()
-    for guarantor in model.guarantors:
+    for guarantor in model.signatories:
         assert (utilities[:, guarantor.index] >= guarantor.reservation - 1e-9).all()
         loss = guarantor.loss(np.nan_to_num(model.agreed_value))
         assert (loss[model.agreed] <= guarantor.disagreement_cost + 1e-9).all()
@@ -82,7 +84,7 @@ def test_guarantors_veto_and_their_absence_changes_the_outcome():
 
 def turkey_at_deadline(*overrides: str) -> tuple[np.ndarray, np.ndarray]:
     model = make_model("scenario.actors.turkey.reservation=0.1", *overrides)
-    turkey = next(g for g in model.guarantors if g.key == "turkey")
+    turkey = next(g for g in model.signatories if g.key == "turkey")
     return turkey.strategy.acceptable_interval(1.0)
 
 
@@ -148,13 +150,13 @@ def test_sublevel_interval_matches_brute_force(exponent):
 def test_recognition_rules():
     rotate = make_model("protocol.recognition=rotate", "protocol.stall_steps=100", trace=True).run()
     offers = trace_frame(rotate).query("quantity == 'offer'").drop_duplicates("step")
-    order = [g.key for g in rotate.guarantors]
+    order = [g.key for g in rotate.signatories]
     expected = [order[(step - 1) % len(order)] for step in offers.step]
     assert list(offers.actor) == expected
     capability = make_model("protocol.recognition=capability", "protocol.stall_steps=100", seeds=range(3000))
     capability.step()
     share = np.bincount(capability.proposer, minlength=len(capability.actors))
-    weights = {g.index: g.capability for g in capability.guarantors}
+    weights = {g.index: g.capability for g in capability.signatories}
     total = sum(weights.values())
     for index, weight in weights.items():
         assert share[index] / 3000 == pytest.approx(weight / total, abs=0.03)

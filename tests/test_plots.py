@@ -18,9 +18,9 @@ TRACE_COLUMNS = ["step", "actor", "issue", "quantity", "value"]
 ASTANA_ACTORS = {
     "government": ("Government of Syria", "party", {"zones": 0.1, "detainees": 0.2, "demining": 0.7}, 0.35),
     "opposition": ("Armed opposition", "party", {"zones": 0.9, "detainees": 0.95, "demining": 0.6}, 0.4),
-    "russia": ("Russia", "guarantor", {"zones": 0.3, "detainees": 0.35, "demining": 0.8}, 0.3),
-    "turkey": ("Turkey", "guarantor", {"zones": 0.75, "detainees": 0.8, "demining": 0.65}, 0.3),
-    "iran": ("Iran", "guarantor", {"zones": 0.2, "detainees": 0.25, "demining": 0.7}, 0.3),
+    "russia": ("Russia", "signatory", {"zones": 0.3, "detainees": 0.35, "demining": 0.8}, 0.3),
+    "turkey": ("Turkey", "signatory", {"zones": 0.75, "detainees": 0.8, "demining": 0.65}, 0.3),
+    "iran": ("Iran", "signatory", {"zones": 0.2, "detainees": 0.25, "demining": 0.7}, 0.3),
     "un": ("UN Special Envoy", "mediator", {"zones": 0.5, "detainees": 0.6, "demining": 0.9}, 0.1),
     "us": ("United States", "observer", {"zones": 0.7, "detainees": 0.85, "demining": 0.75}, 0.2),
     "jordan": ("Jordan", "observer", {"zones": 0.6, "detainees": 0.7, "demining": 0.8}, 0.2),
@@ -118,7 +118,7 @@ def test_one_actor_one_issue(tmp_path: Path) -> None:
         "issues": {"zones": {"agreed": True, "value": 0.3, "step": 2}},
         "issues_meta": {"zones": {"low": "none", "high": "all"}},
         "actors": {
-            "russia": {"name": "Russia", "role": "guarantor", "ideal": {"zones": 0.3}, "reservation": 0.2}
+            "russia": {"name": "Russia", "role": "signatory", "ideal": {"zones": 0.3}, "reservation": 0.2}
         },
         "utilities": {"russia": 1.0},
         "walked_out": [],

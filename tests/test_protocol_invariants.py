@@ -12,14 +12,16 @@ from functools import cache
 
 import numpy as np
 import pytest
-from conftest import compose
+from conftest import build, compose
 
-from sim.cli import build
-from sim.model.model import NegotiationModel
-from sim.outputs.summary import Outcome, format_table, summarize, trace_frame
+from sim import NegotiationModel
+from sim.core.scenario import Scenario
+from sim.outputs.outcome import Outcome
+from sim.outputs.summary import summarize
+from sim.outputs.text import format_table
+from sim.outputs.trace import trace_frame
 from sim.protocols import PROTOCOLS, make_protocol
 from sim.protocols.base import Protocol
-from sim.core.scenario import Scenario
 from sim.studies.synthetic import random_scenario
 
 SEEDS = (0, 3, 7)
@@ -90,7 +92,7 @@ def absent_mediator(scenario: Scenario) -> Scenario:
 
 @cache
 def astana7() -> Scenario:
-    return build(compose("+scenario=astana7"))[0]
+    return build(compose("scenario=astana7"))[0]
 
 
 BASE = (20, 3, 5)
@@ -135,10 +137,13 @@ def assert_step_keeps_the_contract(model: NegotiationModel, agreed_before: np.nd
     assert ((model.proposer >= -1) & (model.proposer < model.negotiation.n_actors)).all()
     speakers = model.proposer[model.proposer >= 0]
     assert present[speakers].all(), "an absent actor proposed"
-    assert model.accepting.shape in ((replications, len(model.guarantors), issues), (replications, 0, issues))
+    assert model.accepting.shape in (
+        (replications, len(model.signatories), issues),
+        (replications, 0, issues),
+    )
     agreed = model.agreed & ~agreed_before
     if agreed.any():
-        assert model.accepting.shape[1] == len(model.guarantors), "agreement without the guarantors' answers"
+        assert model.accepting.shape[1] == len(model.signatories), "agreement without the guarantors' answers"
         assert model.accepting.all(axis=1)[agreed].all(), "agreement over a guarantor's refusal"
     assert (model.agreed_step[agreed] == model.steps).all()
     np.testing.assert_array_equal(model.text[model.agreed], model.agreed_value[model.agreed])
@@ -156,7 +161,7 @@ def test_every_step_keeps_the_contract_and_agreements_are_individually_rational(
     assert not (model.open & model.agreed).any()
 
     values = np.nan_to_num(model.agreed_value)
-    for guarantor in model.guarantors:
+    for guarantor in model.signatories:
         assert guarantor.accepts(values, 1.0)[model.agreed].all()
         loss = guarantor.loss(values)
         assert (loss[model.agreed] <= guarantor.disagreement_cost + TOLERANCE).all()

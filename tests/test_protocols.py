@@ -13,17 +13,18 @@ import numpy as np
 import pytest
 from conftest import make_model
 
-from sim.cli import preflight
-from sim.errors import UserError
+from sim import NegotiationModel
 from sim.analysis.eum import eum_forecast
-from sim.model.model import NegotiationModel
-from sim.outputs.summary import Outcome, summarize
+from sim.cli import preflight
+from sim.core.scenario import Issue, Role, Scenario
+from sim.errors import UserError
+from sim.outputs.outcome import Outcome
+from sim.outputs.summary import summarize
 from sim.protocols import make_protocol
-from sim.core.scenario import Issue, Scenario
 from sim.studies.synthetic import random_scenario
 from sim.tables.readers import read_table
 
-EC_TABLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "bdm" / "ExampleActors_EC.csv"
+EC_TABLE = Path(__file__).resolve().parents[1] / "data" / "bdm" / "ExampleActors_EC.csv"
 EC_FORECAST = 9.363755476470846
 """The EC example's forecast under sim.analysis.eum's default convention, on the 1-10 scale (sim/eum.py)."""
 
@@ -74,7 +75,7 @@ def two_actors(guarantor_ideal: float, observer_ideal: float, observer_capabilit
         issues=(Issue("issue", "low", "high"),),
         actors=("guarantor", "observer"),
         display_names=("Guarantor", "Observer"),
-        roles=("guarantor", "observer"),
+        roles=(Role.signatory, Role.observer),
         ideal=np.array([[guarantor_ideal], [observer_ideal]]),
         salience=np.ones((2, 1)),
         capability=np.array([1.0, observer_capability]),
@@ -110,7 +111,7 @@ def test_compromise_leaves_out_the_absent_and_is_put_to_the_guarantors_at_their_
     weights = talks.weights()[talks.present]
     expected = (weights * talks.ideal[talks.present]).sum(axis=0) / weights.sum(axis=0)
     np.testing.assert_allclose(model.forecast[0], expected, atol=1e-12)
-    for g, guarantor in enumerate(model.guarantors):
+    for g, guarantor in enumerate(model.signatories):
         np.testing.assert_array_equal(model.accepting[:, g], guarantor.accepts(model.forecast, 1.0))
 
 
@@ -141,7 +142,7 @@ def test_mediator_revises_each_text_half_way_toward_the_objecting_guarantors():
         model.step()
         for k in np.flatnonzero(model.open_before_step[0]):
             objectors = [
-                g.index for g, accepts in zip(model.guarantors, accepting[:, k], strict=True) if not accepts
+                g.index for g, accepts in zip(model.signatories, accepting[:, k], strict=True) if not accepts
             ]
             pull = sum(weights[i, k] * positions[i, k] for i in objectors) / sum(
                 weights[i, k] for i in objectors
@@ -209,8 +210,6 @@ def test_eum_forecast_on_one_issue_equals_sim_eum(seed, statistic):
 
 def ec_scenario(reservation: float) -> Scenario:
     """The BDM EC example: one issue on 1-10 rescaled to [0, 1]; every member state a veto player."""
-    if not EC_TABLE.exists():
-        pytest.skip(f"the BDM EC actor table is not at {EC_TABLE}")
     table = read_table(EC_TABLE)
     n = len(table.actors)
     return Scenario(
@@ -219,7 +218,7 @@ def ec_scenario(reservation: float) -> Scenario:
         issues=(Issue("ec", "1 on the source scale", "10 on the source scale", scale=table.scale[0]),),
         actors=table.actors,
         display_names=table.display_names,
-        roles=("guarantor",) * n,
+        roles=(Role.signatory,) * n,
         ideal=table.unit_positions(),
         salience=np.where(table.salience > 0, 1.0, 0.0),
         capability=table.capability.copy(),
@@ -249,7 +248,7 @@ def test_eum_forecast_on_the_ec_example_is_vetoed_by_the_members_at_4_under_unan
     model = run_protocol(ec_scenario(reservation=0.5), "eum")
     assert not model.agreed[0, 0]
     vetoes = [
-        g.key for g, accepts in zip(model.guarantors, model.accepting[0, :, 0], strict=True) if not accepts
+        g.key for g, accepts in zip(model.signatories, model.accepting[0, :, 0], strict=True) if not accepts
     ]
     assert vetoes == ["Netherlands", "Luxembourg", "Germany", "Denmark"]
 
@@ -276,7 +275,7 @@ def test_eum_where_everyone_holds_one_position_settles_at_once():
 
 def test_eum_rejects_a_bad_statistic_and_a_salience_above_one():
     with pytest.raises(UserError, match=r"^protocol\.statistic is 'mode': choose one of median, mean$"):
-        preflight(["+scenario=astana7", "protocol=eum", "protocol.statistic=mode"])
+        preflight(["scenario=astana7", "protocol=eum", "protocol.statistic=mode"])
     with pytest.raises(UserError, match=r"^protocol\.convention is"):
         make_protocol({"name": "eum", "convention": "bdm1985"})
     with pytest.raises(UserError, match=r"^scenario\.actors\.turkey\.salience\.detainees is 2: "):

@@ -51,7 +51,7 @@ def test_subgame_perfect_offers_and_answers():
 
 
 def test_subgame_perfect_needs_two_signatories():
-    with pytest.raises(UserError, match="needs exactly two guarantors"):
+    with pytest.raises(UserError, match="needs exactly two signatories"):
         make_model("scenario.actors.russia.strategy=subgame_perfect")
 
 
@@ -59,7 +59,7 @@ def test_baron_ferejohn_buys_the_cheapest_majority():
     model = make_model(scenario="baron_ferejohn", seeds=range(50))
     proposer = actor(model, "m1")
     model.steps = 1
-    offers = proposer.proposal()
+    offers = proposer.proposal(model.seeds, model.steps, model.tau)
     assert offers.shape == (50, 5)
     np.testing.assert_allclose(offers.sum(axis=1), 1.0)
     np.testing.assert_allclose(offers[:, 0], 0.64)

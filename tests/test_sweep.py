@@ -16,7 +16,7 @@ from sim.studies.sweep import main as aggregate_main
 
 def sweep(tmp_path: Path, *args: str) -> Path:
     result = subprocess.run(
-        [sys.executable, "-m", "sim", "-m", "+scenario=astana7", "replications=30", *args],
+        [sys.executable, "-m", "sim", "-m", "scenario=astana7", "replications=30", *args],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -89,8 +89,9 @@ def test_the_same_sweep_gives_identical_numbers_under_every_launcher(tmp_path):
     values = "scenario.actors.turkey.salience.detainees=0.25,0.3"
     tables = {}
     for launcher, module in [("basic", None), *LAUNCHERS]:
-        if module is not None and importlib.util.find_spec(module) is None:
-            pytest.skip(f"{launcher} launcher not installed: pip install -e '.[parallel,cluster]'")
+        assert module is None or importlib.util.find_spec(module) is not None, (
+            f"{launcher} launcher not installed: pip install -e '.[parallel,cluster]'"
+        )
         where = tmp_path / launcher
         where.mkdir()
         folder = sweep(

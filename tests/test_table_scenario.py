@@ -10,18 +10,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import compose
+from conftest import build, compose, run_and_write
 
-from sim.cli import build, preflight
+from sim.cli import preflight
 from sim.errors import UserError
-from sim.outputs.summary import format_table
-from sim.studies.run import run_and_write
-from sim.tables.scenario import TableOptions, scenario_from_table
+from sim.outputs.text import format_table
 from sim.tables.readers import read_table
+from sim.tables.scenario import TableOptions, scenario_from_table
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared data folder {DATA} is absent")
 
 DECIDE_LABELLED = (
     "'#A'\t'A'\t'Actor A'\t''\n"
@@ -46,7 +44,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def table_args(path: Path | str, *overrides: str) -> list[str]:
-    return ["+scenario=table", f"scenario.path={path}", "plots=false", *overrides]
+    return ["scenario=table", f"scenario.path={path}", "plots=false", *overrides]
 
 
 def run_in_process(args: list[str], output_dir: Path) -> dict:
@@ -73,7 +71,7 @@ def test_positions_saliences_and_capabilities_from_a_small_table(tmp_path):
     assert scenario.ideal[1, 1] == pytest.approx(0.2), "absent from Y: Y's weighted mean"
     weighted_mean_x = (0.75 * 0.5 * 0.75 + 0.25 * 0.25 * 0.25) / (0.75 * 0.5 + 0.25 * 0.25)
     assert scenario.ideal[2, 0] == pytest.approx(weighted_mean_x)
-    assert scenario.roles == ("guarantor", "guarantor", "observer"), "C has no capability: not a signatory"
+    assert scenario.roles == ("signatory", "signatory", "observer"), "C has no capability: not a signatory"
 
 
 def test_issue_labels_come_from_the_source(tmp_path):
@@ -100,7 +98,7 @@ def test_the_reference_point_is_marked_as_the_status_quo(tmp_path):
 def test_who_signs(tmp_path, signatories, guarantors):
     table = read_table(write(tmp_path, "small.csv", DECIDE_LABELLED))
     scenario = scenario_from_table(table, TableOptions(signatories=signatories))
-    assert [a for a, r in zip(scenario.actors, scenario.roles, strict=True) if r == "guarantor"] == guarantors
+    assert [a for a, r in zip(scenario.actors, scenario.roles, strict=True) if r == "signatory"] == guarantors
 
 
 def test_options_apply_to_every_actor(tmp_path):
@@ -142,9 +140,9 @@ BAD_FILES = {
 def bad_args(tmp_path: Path, case: str) -> list[str]:
     text, _ = BAD_FILES[case]
     if case == "no path":
-        return ["+scenario=table"]
+        return ["scenario=table"]
     path = tmp_path / "absent.csv" if text is None else write(tmp_path, "bad.csv", text)
-    return [f"scenario.path={path}", "+scenario=table"]
+    return [f"scenario.path={path}", "scenario=table"]
 
 
 @pytest.mark.parametrize("case", list(BAD_FILES))
@@ -173,7 +171,6 @@ TABLES = {
 }
 
 
-@needs_data
 @pytest.mark.parametrize("relative", list(TABLES))
 @pytest.mark.parametrize("protocol", ["alternating", "compromise"])
 def test_every_format_runs_end_to_end_on_the_source_scale(tmp_path, relative, protocol):
@@ -196,7 +193,6 @@ def test_every_format_runs_end_to_end_on_the_source_scale(tmp_path, relative, pr
     assert (tmp_path / "run" / "trace.csv").is_file()
 
 
-@needs_data
 def test_the_compromise_on_the_bdm_table_is_the_weighted_mean_on_its_scale(tmp_path):
     summary = run_in_process(table_args(DATA / "bdm/ExampleActors_EC.csv", "protocol=compromise"), tmp_path)
     table = read_table(DATA / "bdm/ExampleActors_EC.csv")
@@ -205,7 +201,6 @@ def test_the_compromise_on_the_bdm_table_is_the_weighted_mean_on_its_scale(tmp_p
     assert summary["issues"]["ExampleActors_EC"]["forecast_on_source_scale"] == pytest.approx(expected)
 
 
-@needs_data
 def test_the_printed_table_shows_the_source_scale(tmp_path):
     summary = run_in_process(table_args(DATA / "bdm/ExampleActors_EC.csv"), tmp_path)
     printed = format_table(summary)
@@ -215,11 +210,10 @@ def test_the_printed_table_shows_the_source_scale(tmp_path):
     assert f"{value:.4g}" in printed
 
 
-@needs_data
 def test_the_run_folder_is_named_after_the_file_and_the_path_is_relative_to_the_start(tmp_path):
     source = DATA / "decide" / "copenhagen.csv"
     relative = os.path.relpath(source, tmp_path)
-    result = run_sim("+scenario=table", f"scenario.path={relative}", "protocol.max_steps=30", cwd=tmp_path)
+    result = run_sim("scenario=table", f"scenario.path={relative}", "protocol.max_steps=30", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     folders = list((tmp_path / "results" / "copenhagen").iterdir())
     assert len(folders) == 1

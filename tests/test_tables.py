@@ -1,4 +1,4 @@
-"""Tests for sim.tables.readers: real values from the published tables in /work/shared/data, and bad files."""
+"""Tests for sim.tables.readers: real values from the published tables in data/, and bad files."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ import pytest
 from sim.errors import UserError
 from sim.tables.readers import SUPPORTED_FORMATS, Table, read_table
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared data folder {DATA} is absent")
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def _table(relative: str) -> Table:
@@ -38,7 +36,6 @@ def compromise_forecast(table: Table) -> np.ndarray:
     return weighted / np.where(counted, weight, 0.0).sum(axis=0)
 
 
-@needs_data
 def test_copenhagen_reads_actors_issues_and_values() -> None:
     table = _table("decide/copenhagen.csv")
     assert table.format == "decide"
@@ -56,7 +53,6 @@ def test_copenhagen_reads_actors_issues_and_values() -> None:
     assert all(len(marks) == 0 for marks in table.marks)
 
 
-@needs_data
 def test_copenhagen_actor_without_row_is_absent() -> None:
     table = _table("decide/copenhagen.csv")
     for issue in ("Commitments", "Extra"):
@@ -66,7 +62,6 @@ def test_copenhagen_actor_without_row_is_absent() -> None:
     assert _cell(table, "Russia", "Domestred") == (0.0, 0.9)
 
 
-@needs_data
 def test_cop21_sizes_and_values() -> None:
     table = _table("decide/cop21.csv")
     assert len(table.actors) == 15
@@ -79,7 +74,6 @@ def test_cop21_sizes_and_values() -> None:
     assert int(table.present.sum()) == 181
 
 
-@needs_data
 def test_ktab_soe_policy() -> None:
     table = _table("ktab/SOE-Policy.csv")
     assert table.format == "ktab"
@@ -94,7 +88,6 @@ def test_ktab_soe_policy() -> None:
     assert table.scale == ((0.0, 100.0),)
 
 
-@needs_data
 def test_ktab_soe_pol_comp() -> None:
     table = _table("ktab/SOE-Pol-Comp.csv")
     assert len(table.actors) == 13
@@ -106,7 +99,6 @@ def test_ktab_soe_pol_comp() -> None:
     assert np.all(np.nansum(table.salience, axis=1) <= 1.0)
 
 
-@needs_data
 def test_bdm_example() -> None:
     table = _table("bdm/ExampleActors_EC.csv")
     assert table.format == "bdm"
@@ -121,7 +113,6 @@ def test_bdm_example() -> None:
     assert table.to_source(0, 1 / 3) == pytest.approx(4.0)
 
 
-@needs_data
 def test_deu3_issues_capability_and_outcomes() -> None:
     table = _table("deu3/deu3_dev.csv")
     assert table.format == "deu3"
@@ -144,7 +135,6 @@ def test_deu3_issues_capability_and_outcomes() -> None:
     assert table.voting_rule[table.issues.index("n99192i1")] == "QMV"
 
 
-@needs_data
 def test_deu3_compromise_forecast_reproduces_published_error() -> None:
     table = _table("deu3/deu3_dev.csv")
     forecast = compromise_forecast(table)
@@ -154,7 +144,6 @@ def test_deu3_compromise_forecast_reproduces_published_error() -> None:
     assert error == pytest.approx(23.87, abs=0.01)
 
 
-@needs_data
 def test_unit_positions_round_trip() -> None:
     for relative in ("decide/cop21.csv", "ktab/SOE-Pol-Comp.csv", "deu3/deu3_dev.csv"):
         table = _table(relative)
@@ -164,7 +153,6 @@ def test_unit_positions_round_trip() -> None:
         np.testing.assert_allclose(back, table.positions)
 
 
-@needs_data
 def test_table_arrays_are_read_only() -> None:
     table = _table("bdm/ExampleActors_EC.csv")
     with pytest.raises(ValueError):

@@ -93,8 +93,13 @@ def challenge_utilities(distance: ArrayLike, risk: ArrayLike = 1.0) -> tuple[Arr
 
 
 def win_probability(
-    positions: ArrayLike, capability: ArrayLike, salience: ArrayLike, *,
-    risk: ArrayLike = 1.0, span: float | None = None, convention: Convention = "domain",
+    positions: ArrayLike,
+    capability: ArrayLike,
+    salience: ArrayLike,
+    *,
+    risk: ArrayLike = 1.0,
+    span: float | None = None,
+    convention: Convention = "domain",
 ) -> Array:
     """P[i, j], the probability that i beats j; `risk` is used only by the scholz_code votes."""
     x, c, s = _validated(positions, capability, salience)
@@ -103,8 +108,13 @@ def win_probability(
 
 
 def expected_utility(
-    positions: ArrayLike, capability: ArrayLike, salience: ArrayLike, *,
-    risk: ArrayLike = 1.0, span: float | None = None, convention: Convention = "domain",
+    positions: ArrayLike,
+    capability: ArrayLike,
+    salience: ArrayLike,
+    *,
+    risk: ArrayLike = 1.0,
+    span: float | None = None,
+    convention: Convention = "domain",
 ) -> Array:
     """EU[i, j] of i challenging j (Q = T = 1), judged with i's risk exponent."""
     x, c, s = _validated(positions, capability, salience)
@@ -115,8 +125,12 @@ def expected_utility(
 
 
 def risk_exponents(
-    positions: ArrayLike, capability: ArrayLike, salience: ArrayLike, *,
-    span: float | None = None, convention: Convention = "domain",
+    positions: ArrayLike,
+    capability: ArrayLike,
+    salience: ArrayLike,
+    *,
+    span: float | None = None,
+    convention: Convention = "domain",
 ) -> Array:
     """Each actor's risk exponent r ∈ [0.5, 2] from its exposure to challenges (Scholz et al. §5)."""
     eu = expected_utility(positions, capability, salience, span=span, convention=convention)
@@ -129,8 +143,13 @@ def risk_exponents(
 
 
 def eum_round(
-    positions: ArrayLike, capability: ArrayLike, salience: ArrayLike, *,
-    risk: ArrayLike | None = None, span: float | None = None, convention: Convention = "domain",
+    positions: ArrayLike,
+    capability: ArrayLike,
+    salience: ArrayLike,
+    *,
+    risk: ArrayLike | None = None,
+    span: float | None = None,
+    convention: Convention = "domain",
 ) -> Array:
     """Positions after one round of challenges and offers; `risk=None` computes the exponents.
 
@@ -173,8 +192,14 @@ def eum_round(
 
 
 def eum_forecast(
-    positions: ArrayLike, capability: ArrayLike, salience: ArrayLike, *,
-    rounds: int = 200, tol: float = 1e-6, span: float | None = None, convention: Convention = "domain",
+    positions: ArrayLike,
+    capability: ArrayLike,
+    salience: ArrayLike,
+    *,
+    rounds: int = 200,
+    tol: float = 1e-6,
+    span: float | None = None,
+    convention: Convention = "domain",
     statistic: Literal["median", "mean"] = "median",
 ) -> tuple[Array, float]:
     """Rounds until no position moves by more than tol·d, or `rounds` have been played.
@@ -196,8 +221,9 @@ def eum_forecast(
     return np.vstack(history), forecast
 
 
-def _challenge_value(probability: Array, target_salience: Array, success: Array, failure: Array,
-                     status_quo: Array) -> Array:
+def _challenge_value(
+    probability: Array, target_salience: Array, success: Array, failure: Array, status_quo: Array
+) -> Array:
     expected = probability * success + (1 - probability) * failure
     return target_salience * expected + (1 - target_salience) * success - status_quo
 

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from sim.core.scenario import Scenario, weighted_position
 from sim.analysis.solutions import IssueSpace
+from sim.core.means import weighted_position
+from sim.core.scenario import Role, Scenario
 
 CONCEPTS = ("nash", "kalai_smorodinsky", "utilitarian", "egalitarian")
 
@@ -28,7 +29,7 @@ CONCEPTS = ("nash", "kalai_smorodinsky", "utilitarian", "egalitarian")
 def bargainers(scenario: Scenario) -> np.ndarray:
     """The actors whose consent matters: present guarantors and parties."""
     roles = np.array(scenario.roles)
-    return scenario.present & np.isin(roles, ("guarantor", "party"))
+    return scenario.present & np.isin(roles, (Role.signatory, Role.party))
 
 
 def positional_columns(scenario: Scenario) -> list[int]:

@@ -16,9 +16,10 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import pandas as pd
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
@@ -29,20 +30,16 @@ from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from sim.outputs.summary import TABLE
-
-if TYPE_CHECKING:
-    import pandas as pd
+from sim.outputs.trace import TABLE, TRACE_COLUMNS
 
 DPI = 120
 FONT_SIZE = 8
 TITLE_SIZE = 9
 SUPTITLE_SIZE = 11
-ROLE_LINESTYLES = {"guarantor": "-", "party": "--", "observer": ":", "mediator": "-."}
-ROLE_MARKERS = {"guarantor": "s", "party": "o", "observer": "^", "mediator": "v"}
+ROLE_LINESTYLES = {"signatory": "-", "party": "--", "observer": ":", "mediator": "-."}
+ROLE_MARKERS = {"signatory": "s", "party": "o", "observer": "^", "mediator": "v"}
 RESERVATION_LINESTYLE = (0, (1, 3))
 UNKNOWN_COLOUR = (0.5, 0.5, 0.5, 1.0)
-TRACE_COLUMNS = ("step", "actor", "issue", "quantity", "value")
 LABEL_BOX = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75}
 MAX_OUTCOME_ROWS = 10
 OUTCOME_ROW_HEIGHT = 0.22

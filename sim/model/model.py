@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import mesa
 import numpy as np
 
-from sim.model.agents import ROLE_CLASSES, Actor, Guarantor, Mediator, Observer, Party
-from sim.core.scenario import Scenario, weighted_position
-
-if TYPE_CHECKING:
-    from sim.protocols.base import Protocol
+from sim.core.means import weighted_position
+from sim.core.scenario import Scenario
+from sim.model.agents import ROLE_CLASSES, Actor, Mediator, Observer, Party, Signatory
+from sim.strategies import STRATEGIES
 
 NOT_YET = -1
 TABLE = -1
@@ -28,17 +27,27 @@ logging.getLogger("MESA").setLevel(logging.WARNING)
 """Mesa logs every step at INFO; under Hydra's logging that would flood the console."""
 
 
-class NegotiationModel(mesa.Model):
-    """Multilateral talks, issue by issue, under a configurable protocol."""
+class BargainingRules(Protocol):
+    """What the model needs of a bargaining protocol (`sim.protocols`): a deadline and a step."""
+
+    name: str
+    max_steps: int
+
+    def setup(self, model: Talks) -> None: ...
+
+    def step(self, model: Talks) -> None: ...
+
+
+class Talks(mesa.Model):
+    """Multilateral talks, issue by issue, under a bargaining protocol, for a batch of seeds."""
 
     def __init__(
         self,
         negotiation: Scenario,
-        protocol: Protocol,
+        protocol: BargainingRules,
         seeds: Sequence[int] | np.ndarray | int = 0,
         record_trace: bool = True,
     ) -> None:
-        protocol.check(negotiation)
         seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
         super().__init__(rng=int(seeds[0]))
         self.negotiation = negotiation
@@ -65,23 +74,27 @@ class NegotiationModel(mesa.Model):
         """Each actor's position on each issue this step (NaN for absent actors)."""
 
         self.actors: list[Actor] = [
-            ROLE_CLASSES[role](self, index) for index, role in enumerate(negotiation.roles)
+            ROLE_CLASSES[role](self, negotiation, index, STRATEGIES[negotiation.strategies[index]])
+            for index, role in enumerate(negotiation.roles)
         ]
         for actor in self.actors:
             client = int(negotiation.client[actor.index])
             actor.client = self.actors[client] if client >= 0 else None
         present = self.agents.select(lambda agent: agent.present)
-        self.guarantors = present.select(agent_type=Guarantor)
+        self.signatories = present.select(agent_type=Signatory)
+        """The veto players present: every agreed text needs their acceptance."""
         self.parties = present.select(agent_type=Party)
         self.observers = present.select(agent_type=Observer)
         mediators = present.select(agent_type=Mediator)
         self.mediator: Mediator | None = next(iter(mediators), None)
-        self.accepting = np.zeros((replications, len(self.guarantors), issues), dtype=bool)
-        """Each present guarantor's answer this step, per replication and issue."""
+        for actor in self.actors:
+            actor.strategy.seat(list(self.signatories))
+        self.accepting = np.zeros((replications, len(self.signatories), issues), dtype=bool)
+        """Each present signatory's answer this step, per replication and issue."""
         self._set_targets()
         protocol.setup(self)
 
-        self.datacollector = (
+        self.recorder = (
             mesa.DataCollector(
                 model_reporters={
                     "active": lambda m: ~m.finished_before_step,
@@ -104,7 +117,7 @@ class NegotiationModel(mesa.Model):
         """Each actor concedes toward the capability-and-salience-weighted ideal of the other signatories."""
         weights = self.negotiation.weights()
         signatory = np.zeros(len(self.actors), dtype=bool)
-        signatory[[g.index for g in self.guarantors]] = True
+        signatory[[g.index for g in self.signatories]] = True
         for actor in self.actors:
             others = signatory.copy()
             others[actor.index] = False
@@ -130,11 +143,11 @@ class NegotiationModel(mesa.Model):
         self.protocol.step(self)
         if self.steps >= self.max_steps:
             self.finish(~self.finished)
-        if self.datacollector is not None:
-            self.datacollector.collect(self)
+        if self.recorder is not None:
+            self.recorder.collect(self)
         self.running = not self.finished.all()
 
-    def run(self) -> NegotiationModel:
+    def run(self) -> Talks:
         """Run every replication to its end: all issues closed, a walk-out, or the deadline."""
         while self.running:
             self.step()
@@ -175,6 +188,11 @@ class NegotiationModel(mesa.Model):
     def forecasts(self) -> np.ndarray:
         """The predicted outcome per replication and issue: the protocol's forecast, else the agreed value."""
         return np.where(np.isnan(self.forecast), self.agreed_value, self.forecast)
+
+    def current_utility(self, actor: Actor) -> np.ndarray:
+        """Each replication's utility for `actor` if the texts on the table were adopted now."""
+        adopted = (self.agreed | self.open) & ~np.isnan(self.text)
+        return actor.utility(np.nan_to_num(self.text), adopted)
 
     def final_utilities(self) -> np.ndarray:
         """Utility of the outcome for every replication and actor, shape (replications, actors)."""

@@ -1,64 +1,18 @@
-"""What a run leaves behind: the summary, the tidy trace, the printed table, written atomically.
+"""The `summary.json` of a run or a batch: agreement, values, utilities, reference points.
 
-The formats are a contract documented in the README: scripts and other tools read them.
+The format is a contract documented in the README: scripts and other tools read it.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from sim.model.model import NOT_YET, NegotiationModel
-from sim.core.scenario import Scenario
-
-TRACE_COLUMNS = ["step", "actor", "issue", "quantity", "value"]
-ACTOR_LEVEL = "all"
-"""The issue column's value for quantities that belong to an actor, not an issue."""
-TABLE = "table"
-"""The actor column's value for a text no actor proposed (proposer -1), such as a protocol's forecast."""
-
-
-@dataclass
-class Outcome:
-    """How each replication ended, one row each: what summaries and tables are made from."""
-
-    scenario: Scenario
-    protocol: str
-    seeds: np.ndarray
-    agreed: np.ndarray
-    value: np.ndarray
-    agreed_step: np.ndarray
-    utilities: np.ndarray
-    walked_out_step: np.ndarray
-    end_step: np.ndarray
-    forecast: np.ndarray
-    agreed_proposer: np.ndarray
-
-    @classmethod
-    def of(cls, model: NegotiationModel) -> Outcome:
-        return cls(
-            model.negotiation,
-            model.protocol.name,
-            model.seeds,
-            model.agreed,
-            model.agreed_value,
-            model.agreed_step,
-            model.final_utilities(),
-            model.walked_out_step,
-            model.end_step,
-            model.forecasts(),
-            model.agreed_proposer,
-        )
-
-    def __len__(self) -> int:
-        return len(self.seeds)
+from sim.analysis.reference import measure, reference_points
+from sim.model.model import NOT_YET
+from sim.outputs.outcome import Outcome
+from sim.outputs.trace import TABLE
 
 
 def summarize(outcome: Outcome, replication: int = 0) -> dict[str, Any]:
@@ -122,7 +76,8 @@ def summarize(outcome: Outcome, replication: int = 0) -> dict[str, Any]:
         "actors": {
             actor: {
                 "name": talks.display_names[i],
-                "role": talks.roles[i],
+                "role": str(talks.roles[i]),
+                "label": talks.role_label(i),
                 "present": bool(talks.present[i]),
                 "ideal": {
                     issue.name: float(talks.ideal[i, k])
@@ -134,7 +89,6 @@ def summarize(outcome: Outcome, replication: int = 0) -> dict[str, Any]:
             for i, actor in enumerate(talks.actors)
         },
     }
-    from sim.analysis.reference import measure, reference_points
 
     summary["reference"] = reference_points(talks)
     summary.update(measure(talks, outcome.value[r], outcome.agreed[r], outcome.utilities[r]))
@@ -166,154 +120,142 @@ def expand_divisions(summary: dict[str, Any]) -> dict[str, Any]:
     return {**summary, "issues": issues, "issues_meta": meta}
 
 
-def trace_frame(model: NegotiationModel) -> pd.DataFrame:
-    """The tidy trace: one row per step, actor, issue and quantity (with `seed` for a batch)."""
-    collector = model.datacollector
-    if collector is None or not collector.model_vars.get("active"):
-        return pd.DataFrame(columns=TRACE_COLUMNS)
-    data = {name: np.array(values) for name, values in collector.model_vars.items()}
-    talks = model.negotiation
-    steps = np.arange(1, len(data["active"]) + 1)
-    active = data["active"]
-    offer = data["offer"]
-    open_before = ~np.isnan(offer)
-    actors = np.array([*talks.actors, TABLE])
-    issues = np.array(talks.issue_names)
-    signatories = np.array([g.index for g in model.guarantors])
-    present = np.array([actor.present for actor in model.actors])
-    parts: dict[str, list[np.ndarray]] = {column: [] for column in ("seed", "step", *TRACE_COLUMNS[1:])}
+Z_95 = 1.959963984540054
 
-    def add(quantity: str, mask: np.ndarray, actor: np.ndarray, issue: np.ndarray, value: np.ndarray) -> None:
-        mask = np.broadcast_to(mask, value.shape)
-        where = np.nonzero(mask)
-        count = len(where[0])
-        parts["seed"].append(model.seeds[where[1]])
-        parts["step"].append(steps[where[0]])
-        parts["actor"].append(actor[where] if actor.ndim == mask.ndim else np.repeat(actor, count))
-        parts["issue"].append(issue[where] if issue.ndim == mask.ndim else np.repeat(issue, count))
-        parts["quantity"].append(np.repeat(quantity, count))
-        parts["value"].append(value[where].astype(float))
 
-    shape = offer.shape
-    add(
-        "offer",
-        active[:, :, None] & open_before,
-        np.broadcast_to(actors[data["proposer"]][:, :, None], shape),
-        np.broadcast_to(issues, shape),
-        offer,
+MEASURED_SAMPLE = 200
+"""Replications (the first ones) over which a batch averages distance_to_nash and pareto_gap."""
+
+
+def wilson_interval(successes: np.ndarray | int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The 95% Wilson score interval of a binomial proportion (Wilson 1927)."""
+    p = np.asarray(successes, dtype=float) / n
+    centre = (p + Z_95**2 / (2 * n)) / (1 + Z_95**2 / n)
+    half = Z_95 * np.sqrt(p * (1 - p) / n + Z_95**2 / (4 * n**2)) / (1 + Z_95**2 / n)
+    successes = np.asarray(successes)
+    low = np.where(successes == 0, 0.0, np.clip(centre - half, 0, 1))
+    high = np.where(successes == n, 1.0, np.clip(centre + half, 0, 1))
+    return low, high
+
+
+def mean_interval(samples: np.ndarray) -> tuple[float, float, float]:
+    """Mean and its 95% normal interval."""
+    samples = samples[~np.isnan(samples)]
+    if samples.size == 0:
+        return (np.nan, np.nan, np.nan)
+    mean = float(samples.mean())
+    half = Z_95 * float(samples.std(ddof=1)) / np.sqrt(samples.size) if samples.size > 1 else 0.0
+    return mean, mean - half, mean + half
+
+
+def _nullable(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
+
+
+def summarize_batch(batch: Outcome, base_seed: int) -> dict[str, Any]:
+    """The `summary.json` of a batch: agreement probabilities with intervals, value distributions."""
+    talks, n = batch.scenario, len(batch)
+    low, high = wilson_interval(batch.agreed.sum(axis=0), n)
+    issues: dict[str, Any] = {}
+    for k, issue in enumerate(talks.issues):
+        if issue.group:
+            continue
+        values = batch.value[batch.agreed[:, k], k]
+        quantiles = np.quantile(values, [0.05, 0.25, 0.5, 0.75, 0.95]) if values.size else [np.nan] * 5
+        issues[issue.name] = {
+            "agreement_probability": float(batch.agreed[:, k].mean()),
+            "interval": [float(low[k]), float(high[k])],
+            "value": {
+                "mean": _nullable(values.mean()) if values.size else None,
+                "sd": _nullable(values.std(ddof=1)) if values.size > 1 else None,
+                **{
+                    name: _nullable(q)
+                    for name, q in zip(("q05", "q25", "median", "q75", "q95"), quantiles, strict=True)
+                },
+            },
+            "meaning_of_median": issue.describe(float(quantiles[2])) if values.size else "no agreement",
+            "step_mean": _nullable(batch.agreed_step[batch.agreed[:, k], k].mean()) if values.size else None,
+        }
+        if issue.scale != (0.0, 1.0) and values.size:
+            issues[issue.name]["median_on_source_scale"] = issue.to_source(float(quantiles[2]))
+    for division, columns in talks.divisions().items():
+        issues[division] = division_shares(batch, columns)
+    utilities = {}
+    for i, actor in enumerate(talks.actors):
+        mean, lo, hi = mean_interval(batch.utilities[:, i])
+        utilities[actor] = {"mean": mean, "interval": [lo, hi]}
+    walked = batch.walked_out_step != NOT_YET
+    summary: dict[str, Any] = {
+        "scenario": talks.name,
+        "title": talks.title,
+        "protocol": batch.protocol,
+        "seed": base_seed,
+        "replications": n,
+        "seeds": [int(batch.seeds[0]), int(batch.seeds[-1])],
+        "steps_mean": float(batch.end_step.mean()),
+        "issues": issues,
+        "utilities": {actor: u["mean"] for actor, u in utilities.items()},
+        "utility_intervals": {actor: u["interval"] for actor, u in utilities.items()},
+        "walk_out_probability": {
+            actor: float(walked[:, i].mean())
+            for i, actor in enumerate(talks.actors)
+            if talks.roles[i] == "party"
+        },
+    }
+    summary["reference"] = reference_points(talks)
+    sample = range(min(n, MEASURED_SAMPLE))
+    measured = [measure(talks, batch.value[i], batch.agreed[i], batch.utilities[i]) for i in sample]
+    for key in ("distance_to_nash", "pareto_gap"):
+        values = np.array([m[key] for m in measured if m[key] is not None], dtype=float)
+        summary[f"{key}_mean"] = _nullable(values.mean()) if values.size else None
+    summary["measured_replications"] = len(measured)
+    if talks.record:
+        matches = np.ones(n, dtype=bool)
+        for k, issue in enumerate(talks.issue_names):
+            if issue in talks.record:
+                record = talks.record[issue]
+                matches &= np.array(
+                    [
+                        record.matches(bool(a), v)
+                        for a, v in zip(batch.agreed[:, k], batch.value[:, k], strict=True)
+                    ]
+                )
+        summary["record_match_probability"] = float(matches.mean())
+    return summary
+
+
+def division_shares(batch: Outcome, columns: list[int]) -> dict[str, Any]:
+    """How a division was split: the proposer's share, its coalition partners', the excluded."""
+    agreed = batch.agreed[:, columns[0]]
+    shares = batch.value[agreed][:, columns]
+    recipients = [batch.scenario.issues[k].name.split(".", 1)[1] for k in columns]
+    proposer = batch.agreed_proposer[agreed, columns[0]]
+    proposer_column = np.array(
+        [recipients.index(batch.scenario.actors[p]) if p >= 0 else -1 for p in proposer]
     )
-    positions = np.broadcast_to(data["position"][:, None], (*shape[:2], *data["position"].shape[1:]))
-    cells = positions.shape
-    add(
-        "position",
-        active[:, :, None, None] & open_before[:, :, None, :] & present[None, None, :, None],
-        np.broadcast_to(actors[:-1, None], cells),
-        np.broadcast_to(issues, cells),
-        positions,
-    )
-    accept = data["accept"]
-    if accept.size:
-        add(
-            "accept",
-            active[:, :, None, None] & open_before[:, :, None, :],
-            np.broadcast_to(actors[signatories][:, None], accept.shape),
-            np.broadcast_to(issues, accept.shape),
-            accept.astype(float),
-        )
-    taus = steps / model.max_steps
-    aspiration = np.stack([actor.aspiration(taus) for actor in model.actors], axis=1)
-    per_actor = (len(steps), model.n_replications, talks.n_actors)
-    text = data["text"]
-    adopted = data["adopted"] & ~np.isnan(text)
-    utility = np.stack([actor.utility(np.nan_to_num(text), adopted) for actor in model.actors], axis=2)
-    actor_mask = active[:, :, None] & present[None, None, :]
-    add(
-        "aspiration",
-        actor_mask,
-        np.broadcast_to(actors[:-1], per_actor),
-        np.array(ACTOR_LEVEL),
-        np.broadcast_to(aspiration[:, None, :], per_actor),
-    )
-    add("utility", actor_mask, np.broadcast_to(actors[:-1], per_actor), np.array(ACTOR_LEVEL), utility)
+    rows = np.arange(len(shares))
+    is_proposer = np.zeros_like(shares, dtype=bool)
+    is_proposer[rows[proposer_column >= 0], proposer_column[proposer_column >= 0]] = True
+    low, high = wilson_interval(int(agreed.sum()), len(agreed))
 
-    rows = {name: np.concatenate(values) for name, values in parts.items()}
-    order = np.lexsort((rows["step"], rows["seed"]))
-    kept = TRACE_COLUMNS if model.n_replications == 1 else ["seed", *TRACE_COLUMNS]
-    return pd.DataFrame({name: rows[name][order] for name in kept})
+    def stats(values: np.ndarray) -> dict[str, Any]:
+        mean, lo, hi = mean_interval(values)
+        return {
+            "mean": _nullable(mean),
+            "interval": [_nullable(lo), _nullable(hi)],
+            "count": int(values.size),
+        }
 
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
-"""The process's file-creation mask, so that atomically written files get the usual permissions."""
-
-
-def write_atomically(path: Path, write: Any) -> None:
-    """Write through a temporary file in the same folder, then rename: readers never see half a file."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", newline="") as stream:
-            write(stream)
-        os.chmod(temporary, 0o666 & ~_UMASK)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: Path, data: Any) -> None:
-    write_atomically(path, lambda stream: json.dump(data, stream, indent=2))
-
-
-def write_csv(path: Path, frame: pd.DataFrame) -> None:
-    write_atomically(path, lambda stream: frame.to_csv(stream, index=False, float_format="%.6g"))
-
-
-def format_table(summary: dict[str, Any]) -> str:
-    """The short table printed after a run: issues, then actors.
-
-    For an imported table (issues on a scale other than [0, 1]) the column `source` gives the
-    agreed value on the source's scale.
-    """
-    lines = [
-        f"{summary['title']} — protocol {summary['protocol']}, seed {summary['seed']}, "
-        f"{summary['steps']} steps"
-    ]
-    issues = summary["issues"]
-    on_source = any("value_on_source_scale" in issue for issue in issues.values())
-    issue_width = max([12, *map(len, issues)])
-    actor_width = max([12, *map(len, summary["utilities"])])
-    lines.append("")
-    source_header = f" {'source':>7}" if on_source else ""
-    lines.append(f"{'issue':<{issue_width}} {'agreed':<7} {'value':>6}{source_header} {'step':>5}  meaning")
-    for name, issue in issues.items():
-        value = f"{issue['value']:.3f}" if isinstance(issue["value"], float) else "-"
-        source = ""
-        if on_source:
-            at = issue.get("value_on_source_scale")
-            source = f" {'-' if at is None else f'{at:.4g}':>7}"
-        step = "-" if issue["step"] is None else str(issue["step"])
-        agreed = "yes" if issue["agreed"] else "no"
-        lines.append(f"{name:<{issue_width}} {agreed:<7} {value:>6}{source} {step:>5}  {issue['meaning']}")
-    lines.append("")
-    lines.append(f"{'actor':<{actor_width}} {'role':<10} {'utility':>7} {'reserv.':>7}  note")
-    for actor, utility in summary["utilities"].items():
-        info = summary["actors"][actor]
-        note = []
-        if actor in summary["walked_out"]:
-            note.append(f"walked out at step {summary['walked_out_step'][actor]}")
-        if not info["present"]:
-            note.append("absent")
-        lines.append(
-            f"{actor:<{actor_width}} {info['role']:<10} {utility:>7.3f} {info['reservation']:>7.3f}  "
-            f"{'; '.join(note)}".rstrip()
-        )
-    if "record" in summary:
-        verdict = "matches" if summary["record"]["matches"] else "does not match"
-        lines.append("")
-        lines.append(f"The outcome {verdict} the historical record.")
-    return "\n".join(lines)
+    return {
+        "agreement_probability": float(agreed.mean()),
+        "interval": [float(low), float(high)],
+        "proposer_share": stats(shares[is_proposer]),
+        "partner_share": stats(shares[~is_proposer & (shares > 0)]),
+        "excluded_share": stats(shares[~is_proposer & (shares <= 0)]),
+        "mean_share": {
+            who: _nullable(shares[:, j].mean()) if len(shares) else None for j, who in enumerate(recipients)
+        },
+        "value": {"median": None},
+        "meaning_of_median": "see proposer_share and partner_share",
+        "step_mean": _nullable(batch.agreed_step[agreed, columns[0]].mean()) if agreed.any() else None,
+    }

@@ -7,7 +7,7 @@ from typing import Any
 
 from sim.errors import UserError
 from sim.protocols.alternating import AlternatingOffers
-from sim.protocols.base import Protocol
+from sim.protocols.base import Protocol, ProtocolConfig
 from sim.protocols.compromise import Compromise
 from sim.protocols.eum import ExpectedUtilityChallenges
 from sim.protocols.mediated import SingleNegotiatingText
@@ -17,10 +17,22 @@ PROTOCOLS: dict[str, type[Protocol]] = {
 }
 
 
-def make_protocol(cfg: Mapping[str, Any]) -> Protocol:
-    """Build the protocol a configuration names, with its parameters."""
-    params = dict(cfg)
-    name = params.pop("name", None)
+def make_protocol(config: ProtocolConfig | Mapping[str, Any]) -> Protocol:
+    """Build the protocol a configuration names: its `Config` object, or a mapping of its fields."""
+    if isinstance(config, ProtocolConfig):
+        name, params = config.name, None
+    else:
+        params = dict(config)
+        name = params.get("name")
     if name not in PROTOCOLS:
         raise UserError(f"unknown protocol '{name}': choose one of {', '.join(PROTOCOLS)}")
-    return PROTOCOLS[name](**params)
+    protocol = PROTOCOLS[name]
+    if params is None:
+        return protocol(config)  # type: ignore[arg-type]
+    unknown = sorted(set(params) - set(protocol.Config.__dataclass_fields__))
+    if unknown:
+        raise UserError(
+            f"protocol {name} has no parameter '{unknown[0]}': it has "
+            f"{', '.join(protocol.Config.__dataclass_fields__)}"
+        )
+    return protocol(protocol.Config(**params))

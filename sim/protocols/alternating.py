@@ -27,65 +27,60 @@ The talks end when every issue is closed, a party walks out, or the deadline `ma
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim.core import streams
-from sim.setup.schema import ProtocolConf
+from sim.core.build import choice
+from sim.core.scenario import Decision, Recognition
 from sim.errors import UserError
-from sim.protocols.base import Protocol
+from sim.model.model import Talks
+from sim.protocols.base import Protocol, ProtocolConfig
 
-if TYPE_CHECKING:
-    from sim.model.model import NegotiationModel
-
-RECOGNITION = ("rotate", "random", "capability")
-DEFAULT_RECOGNITION = "capability"
+DEFAULT_RECOGNITION = Recognition.capability
 """Used unless the protocol's configuration or the scenario names another rule."""
 RECOGNITION_DRAW = 1
 """The purpose number of the random stream that recognises proposers."""
 
 
 @dataclass
-class AlternatingConf(ProtocolConf):
+class AlternatingConfig(ProtocolConfig):
     name: str = "alternating"
-    recognition: str | None = None
+    max_steps: int = 40
+    """Offers and replies in one round of talks."""
+    recognition: Recognition | None = None
+    """Who proposes; None: the scenario's rule, else capability."""
     stall_steps: int = 6
+    """Steps without agreement before the mediator drafts a text."""
     observer_support: float = 1.0
+    """How much observers' endorsement speeds concession."""
+
+    def check(self) -> None:
+        super().check()
+        if self.recognition is not None:
+            self.recognition = choice(Recognition, self.recognition, "protocol.recognition")
+        if self.stall_steps < 1:
+            raise UserError(f"protocol.stall_steps is {self.stall_steps}: give 1 or more")
+        if not 0 <= self.observer_support < float("inf"):
+            raise UserError(
+                f"protocol.observer_support is {self.observer_support:g}: give a finite number, 0 or more"
+            )
 
 
 class AlternatingOffers(Protocol):
     """Signatories take turns proposing texts; each issue closes when all of them accept it."""
 
     name = "alternating"
-    Config = AlternatingConf
+    Config = AlternatingConfig
     divides_budgets = True
+    config: AlternatingConfig
 
-    def __init__(
-        self,
-        max_steps: int = 40,
-        recognition: str | None = None,
-        stall_steps: int = 6,
-        observer_support: float = 1.0,
-        **rest: Any,
-    ) -> None:
-        super().__init__(max_steps=max_steps, **rest)
-        if recognition is not None and recognition not in RECOGNITION:
-            raise UserError(
-                f"protocol.recognition is '{recognition}': choose one of {', '.join(RECOGNITION)}"
-            )
-        if stall_steps < 1:
-            raise UserError(f"protocol.stall_steps is {stall_steps}: give 1 or more")
-        if observer_support < 0:
-            raise UserError(f"protocol.observer_support is {observer_support:g}: give 0 or more")
-        self.recognition_asked = recognition
-        self.stall_steps = int(stall_steps)
-        self.observer_support = float(observer_support)
-
-    def setup(self, model: NegotiationModel) -> None:
-        self.recognition = self.recognition_asked or model.negotiation.recognition or DEFAULT_RECOGNITION
-        self.majority = model.negotiation.decision == "majority"
-        self.signatories = list(model.guarantors)
+    def setup(self, model: Talks) -> None:
+        self.recognition = self.config.recognition or model.negotiation.recognition or DEFAULT_RECOGNITION
+        self.stall_steps = self.config.stall_steps
+        self.observer_support = self.config.observer_support
+        self.majority = model.negotiation.decision == Decision.majority
+        self.signatories = list(model.signatories)
         self.proposing_per_replication = [
             (number, g) for number, g in enumerate(self.signatories) if g.strategy.proposes_per_replication
         ]
@@ -108,17 +103,17 @@ class AlternatingOffers(Protocol):
         )
         """Each actor's position at every step: it depends on time alone, so it is worked out once."""
 
-    def recognise(self, model: NegotiationModel) -> np.ndarray:
+    def recognise(self, model: Talks) -> np.ndarray:
         """Which signatory proposes in each replication this step (an index into the signatories)."""
         count = len(self.signatories)
-        if self.recognition == "rotate":
+        if self.recognition == Recognition.rotate:
             return np.full(model.n_replications, (model.steps - 1) % count)
         draw = self.recognition_draws[model.steps - 1]
-        if self.recognition == "random":
+        if self.recognition == Recognition.random:
             return np.minimum((draw * count).astype(int), count - 1)
         return np.minimum(np.searchsorted(self.cumulative_share, draw, side="right"), count - 1)
 
-    def step(self, model: NegotiationModel) -> None:
+    def step(self, model: Talks) -> None:
         tau = model.tau
         active = ~model.finished
         model.positions = self.planned_positions[:, model.steps - 1]
@@ -126,7 +121,8 @@ class AlternatingOffers(Protocol):
         speaker = self.recognise(model)
         text = model.positions[self.signatory_rows][speaker]
         for number, signatory in self.proposing_per_replication:
-            text = np.where((speaker == number)[:, None], signatory.proposal(), text)
+            proposal = signatory.proposal(model.seeds, model.steps, tau)
+            text = np.where((speaker == number)[:, None], proposal, text)
         model.proposer = self.signatory_rows[speaker]
         mediating = np.zeros(model.n_replications, dtype=bool)
         if model.mediator is not None:
@@ -144,7 +140,7 @@ class AlternatingOffers(Protocol):
                 support += self.support_share[observer.key] * observer.endorses(model.text, tau)
             hastened = tau * (1.0 + self.observer_support * support)
 
-        model.accepting = np.stack(model.guarantors.map("accepts", model.text, hastened), axis=1)
+        model.accepting = np.stack(model.signatories.map("accepts", model.text, hastened), axis=1)
         if self.majority:
             decided = 2 * model.accepting.sum(axis=1) > len(self.signatories)
         else:

@@ -1,37 +1,58 @@
-"""What every protocol provides: a name, a deadline and a step that moves the talks on."""
+"""What every protocol provides: a name, a configuration with its defaults and checks, and a step."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
-from sim.setup.schema import ProtocolConf
+from sim.core.scenario import Scenario
 from sim.errors import UserError
+from sim.model.model import Talks
 
-if TYPE_CHECKING:
-    from sim.model.model import NegotiationModel
-    from sim.core.scenario import Scenario
+
+@dataclass
+class ProtocolConfig:
+    """Fields every protocol has; each protocol's own `Config` extends it with its parameters.
+
+    A protocol's defaults live in its `Config` and its checks in `check`, which runs when the
+    configuration becomes this object (`OmegaConf.to_object`, or `make_protocol`). Hydra stores
+    each `Config` as the schema of `conf/protocol/<name>.yaml`, so a misspelled key or a value of
+    the wrong type is rejected when the configuration is composed.
+    """
+
+    name: str = ""
+    max_steps: int = 40
+    """The deadline, in steps."""
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Raise UserError on a parameter out of range (each subclass adds its own)."""
+        if self.max_steps < 1:
+            raise UserError(
+                f"protocol.max_steps is {self.max_steps}: give a whole number of steps, 1 or more"
+            )
 
 
 class Protocol:
     """A bargaining protocol: who speaks when, and when an issue is settled.
 
-    Subclasses set `name` and `Config` (a dataclass extending `ProtocolConf`: the schema Hydra
-    checks `conf/protocol/<name>.yaml` against), read their parameters in `__init__`, and
-    implement `step`, which advances every unfinished replication of the model by one step.
-    A step sets `model.positions` (actors x issues), `model.text` and `model.proposer` (the
-    actor whose text is on the table, or -1 for the table itself), and closes issues with
-    `model.close`.
+    Subclasses set `name` and `Config` (a dataclass extending `ProtocolConfig`), read their
+    parameters from `self.config`, and implement `step`, which advances every unfinished
+    replication of the model by one step. A step sets `model.positions` (actors x issues),
+    `model.text` and `model.proposer` (the actor whose text is on the table, or -1 for the table
+    itself), and closes issues with `model.close`.
     """
 
     name: ClassVar[str] = ""
-    Config: ClassVar[type[ProtocolConf]] = ProtocolConf
+    Config: ClassVar[type[ProtocolConfig]] = ProtocolConfig
     divides_budgets: ClassVar[bool] = False
     """Whether the protocol handles division issues (shares of a budget that sum to one)."""
 
-    def __init__(self, max_steps: int = 40, **_: Any) -> None:
-        if int(max_steps) < 1:
-            raise UserError(f"protocol.max_steps is {max_steps}: give a whole number of steps, 1 or more")
-        self.max_steps = int(max_steps)
+    def __init__(self, config: ProtocolConfig | None = None) -> None:
+        self.config = config if config is not None else self.Config(name=self.name)
+        self.max_steps = int(self.config.max_steps)
 
     def check(self, scenario: Scenario) -> None:
         """Raise UserError when the scenario needs what this protocol does not do."""
@@ -42,8 +63,8 @@ class Protocol:
                 "is a division: use protocol=alternating"
             )
 
-    def setup(self, model: NegotiationModel) -> None:
+    def setup(self, model: Talks) -> None:
         """Prepare per-run state once the actors exist (nothing by default)."""
 
-    def step(self, model: NegotiationModel) -> None:
+    def step(self, model: Talks) -> None:
         raise NotImplementedError

@@ -19,46 +19,39 @@ accept it. The talks end after step 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.setup.schema import ProtocolConf
-from sim.model.model import TABLE
-from sim.protocols.base import Protocol
-from sim.core.scenario import weighted_position
-
-if TYPE_CHECKING:
-    from sim.model.model import NegotiationModel
+from sim.core.means import weighted_position
+from sim.model.model import TABLE, Talks
+from sim.protocols.base import Protocol, ProtocolConfig
 
 
 @dataclass
-class CompromiseConf(ProtocolConf):
+class CompromiseConfig(ProtocolConfig):
     name: str = "compromise"
     max_steps: int = 1
+    """One step: the text is put to the signatories once, as at their deadline."""
 
 
 class Compromise(Protocol):
     """One text per issue, the weighted mean of the ideal points, accepted or not in one step."""
 
     name = "compromise"
-    Config = CompromiseConf
+    Config = CompromiseConfig
 
-    def __init__(self, max_steps: int = 1, **rest: Any) -> None:
-        super().__init__(max_steps=max_steps, **rest)
-
-    def setup(self, model: NegotiationModel) -> None:
+    def setup(self, model: Talks) -> None:
         talks = model.negotiation
         present = talks.present[:, None]
         self.ideals = np.where(present, talks.ideal, np.nan)
         self.text = weighted_position(talks.ideal, talks.weights(), present)
 
-    def step(self, model: NegotiationModel) -> None:
+    def step(self, model: Talks) -> None:
         active = ~model.finished
         model.positions = self.ideals.copy()
         model.proposer = np.full(model.n_replications, TABLE)
         model.text = np.where(model.open, self.text, model.text)
         model.forecast = np.where(active[:, None], self.text, model.forecast)
-        model.accepting = np.stack(model.guarantors.map("accepts", model.text, 1.0), axis=1)
+        model.accepting = np.stack(model.signatories.map("accepts", model.text, 1.0), axis=1)
         model.close(active[:, None] & model.open & model.accepting.all(axis=1))
         model.finish(active)

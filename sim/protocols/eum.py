@@ -13,9 +13,9 @@ an issue settles when no position moves by more than `tolerance` * d, at once wh
 holds the same position (d = 0). The text on the table is the capability-and-salience-weighted
 median (`statistic: mean`, the mean) of the players' current positions: the forecast if the
 issue were decided now. When every issue has settled, or at `max_steps`, that text is the
-forecast (`model.forecast`) and is put to the guarantors, as at their deadline (tau = 1); it is
+forecast (`model.forecast`) and is put to the signatories, as at their deadline (tau = 1); it is
 agreed on every issue where all of them accept it, and the talks end. Before that, each step
-records (`model.accepting`) whether each guarantor would accept the running text at tau = 1; those
+records (`model.accepting`) whether each signatory would accept the running text at tau = 1; those
 answers bind nobody. Where no present actor
 cares about an issue, its forecast is the plain median (or mean) of their ideal points.
 
@@ -27,60 +27,66 @@ not a proposal put to them. Nothing is drawn at random.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast, get_args
+from enum import StrEnum
+from typing import cast
 
 import numpy as np
 
-from sim.setup.schema import ProtocolConf
-from sim.errors import UserError
 from sim.analysis.eum import Convention, eum_round, weighted_mean, weighted_median
-from sim.protocols.base import Protocol
-from sim.protocols.compromise import TABLE
+from sim.core.build import choice
+from sim.errors import UserError
+from sim.model.model import TABLE, Talks
+from sim.protocols.base import Protocol, ProtocolConfig
 
-if TYPE_CHECKING:
-    from sim.model.model import NegotiationModel
 
-STATISTICS = {"median": weighted_median, "mean": weighted_mean}
-CONVENTIONS: tuple[str, ...] = get_args(Convention)
+class Statistic(StrEnum):
+    """How the players' positions make one forecast: the weighted median or the weighted mean."""
+
+    median = "median"
+    mean = "mean"
+
+
+class ConventionName(StrEnum):
+    """Which reading of the model (`sim.analysis.eum`): the published formulas, or Scholz et al.'s code."""
+
+    domain = "domain"
+    scholz_code = "scholz_code"
+
+
+STATISTICS = {Statistic.median: weighted_median, Statistic.mean: weighted_mean}
 
 
 @dataclass
-class EumConf(ProtocolConf):
+class EumConfig(ProtocolConfig):
     name: str = "eum"
     max_steps: int = 200
-    statistic: str = "median"
+    """Rounds of challenges at most; the vote comes when positions settle."""
+    statistic: Statistic = Statistic.median
+    """The capability-and-salience-weighted forecast."""
     tolerance: float = 1e-6
-    convention: str = "domain"
+    """Positions have settled when none moves more than this share of their range."""
+    convention: ConventionName = ConventionName.domain
+    """`domain` follows the formulas as published; `scholz_code` Scholz et al.'s program."""
+
+    def check(self) -> None:
+        super().check()
+        self.statistic = choice(Statistic, self.statistic, "protocol.statistic")
+        self.convention = choice(ConventionName, self.convention, "protocol.convention")
+        if not 0 <= self.tolerance < float("inf"):
+            raise UserError(
+                f"protocol.tolerance is {self.tolerance:g}: "
+                "give 0 or more (a share of the range of positions)"
+            )
 
 
 class ExpectedUtilityChallenges(Protocol):
     """Rounds of challenges move the actors' positions; the settled weighted median is put to a vote."""
 
     name = "eum"
-    Config = EumConf
+    Config = EumConfig
+    config: EumConfig
 
-    def __init__(
-        self,
-        max_steps: int = 200,
-        statistic: str = "median",
-        tolerance: float = 1e-6,
-        convention: str = "domain",
-        **rest: Any,
-    ) -> None:
-        super().__init__(max_steps=max_steps, **rest)
-        if statistic not in STATISTICS:
-            raise UserError(f"protocol.statistic is '{statistic}': choose one of {', '.join(STATISTICS)}")
-        if not tolerance >= 0:
-            raise UserError(
-                f"protocol.tolerance is {tolerance:g}: give 0 or more (a share of the range of positions)"
-            )
-        if convention not in CONVENTIONS:
-            raise UserError(f"protocol.convention is '{convention}': choose one of {', '.join(CONVENTIONS)}")
-        self.statistic = statistic
-        self.tolerance = float(tolerance)
-        self.convention = cast(Convention, convention)
-
-    def setup(self, model: NegotiationModel) -> None:
+    def setup(self, model: Talks) -> None:
         talks = model.negotiation
         stated = talks.stated_salience
         present = talks.present
@@ -112,14 +118,14 @@ class ExpectedUtilityChallenges(Protocol):
             self.capability[rows],
             self.salience[rows, issue],
             span=self.spans[issue],
-            convention=self.convention,
+            convention=cast(Convention, self.config.convention.value),
         )
         self.positions[rows, issue] = after
-        self.settled[issue] = np.abs(after - before).max() <= self.tolerance * self.spans[issue]
+        self.settled[issue] = np.abs(after - before).max() <= self.config.tolerance * self.spans[issue]
 
     def current_forecast(self) -> np.ndarray:
         """The weighted median (or mean) of the players' positions per issue."""
-        summarise = STATISTICS[self.statistic]
+        summarise = STATISTICS[self.config.statistic]
         everyone = self.present_rows
         return np.array(
             [
@@ -130,14 +136,14 @@ class ExpectedUtilityChallenges(Protocol):
             ]
         )
 
-    def step(self, model: NegotiationModel) -> None:
+    def step(self, model: Talks) -> None:
         active = ~model.finished
         for issue in np.flatnonzero(~self.settled):
             self.play_round(issue)
         model.positions = self.positions.copy()
         model.proposer = np.full(model.n_replications, TABLE)
         model.text = np.where(model.open, self.current_forecast(), model.text)
-        model.accepting = np.stack(model.guarantors.map("accepts", model.text, 1.0), axis=1)
+        model.accepting = np.stack(model.signatories.map("accepts", model.text, 1.0), axis=1)
         if self.settled.all() or model.steps >= self.max_steps:
             model.forecast = np.where(active[:, None], model.text, model.forecast)
             model.close(active[:, None] & model.open & model.accepting.all(axis=1))

@@ -24,52 +24,50 @@ Nothing is drawn at random.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.setup.schema import ProtocolConf
+from sim.core.means import weighted_position
 from sim.errors import UserError
-from sim.model.model import TABLE
-from sim.protocols.base import Protocol
-from sim.core.scenario import weighted_position
-
-if TYPE_CHECKING:
-    from sim.model.model import NegotiationModel
+from sim.model.model import TABLE, Talks
+from sim.protocols.base import Protocol, ProtocolConfig
 
 
 @dataclass
-class MediatedConf(ProtocolConf):
+class MediatedConfig(ProtocolConfig):
     name: str = "mediated"
+    max_steps: int = 40
+    """Drafts and answers in one round of talks."""
     revision: float = 0.5
+    """Share of the way the mediator moves a text toward the objectors, in (0, 1]."""
+
+    def check(self) -> None:
+        super().check()
+        if not 0.0 < self.revision <= 1.0:
+            raise UserError(
+                f"protocol.revision is {self.revision:g}: give the share of the way toward the objectors, "
+                "in (0, 1]"
+            )
 
 
 class SingleNegotiatingText(Protocol):
     """The mediator drafts one text per issue and moves it toward whoever objects."""
 
     name = "mediated"
-    Config = MediatedConf
+    Config = MediatedConfig
+    config: MediatedConfig
 
-    def __init__(self, max_steps: int = 40, revision: float = 0.5, **rest: Any) -> None:
-        super().__init__(max_steps=max_steps, **rest)
-        if not 0.0 < revision <= 1.0:
-            raise UserError(
-                f"protocol.revision is {revision:g}: give the share of the way toward the objectors, "
-                "in (0, 1]"
-            )
-        self.revision = float(revision)
-
-    def setup(self, model: NegotiationModel) -> None:
+    def setup(self, model: Talks) -> None:
         talks = model.negotiation
         weights = talks.weights()
-        self.signatory_rows = np.array([g.index for g in model.guarantors])
+        self.signatory_rows = np.array([g.index for g in model.signatories])
         self.signatory_weights = weights[self.signatory_rows]
         self.chair = model.mediator.index if model.mediator is not None else TABLE
         first = weighted_position(talks.ideal, weights, talks.present[:, None])
         self.draft = np.tile(first, (model.n_replications, 1))
         """The mediator's text for the coming step, per replication and issue."""
 
-    def stated_positions(self, model: NegotiationModel, tau: float) -> np.ndarray:
+    def stated_positions(self, model: Talks, tau: float) -> np.ndarray:
         """Every present actor's position at tau (`Actor.demand`); NaN for the absent."""
         return np.array(
             [
@@ -78,20 +76,21 @@ class SingleNegotiatingText(Protocol):
             ]
         )
 
-    def step(self, model: NegotiationModel) -> None:
+    def step(self, model: Talks) -> None:
         tau = model.tau
         active = ~model.finished
         model.positions = self.stated_positions(model, tau)
         model.proposer = np.full(model.n_replications, self.chair)
         model.text = np.where(model.open, self.draft, model.text)
 
-        model.accepting = np.stack(model.guarantors.map("accepts", model.text, tau), axis=1)
+        model.accepting = np.stack(model.signatories.map("accepts", model.text, tau), axis=1)
         model.close(active[:, None] & model.open & model.accepting.all(axis=1))
 
         objecting = ~model.accepting
         toward = weighted_position(model.positions[self.signatory_rows], self.signatory_weights, objecting)
         revise = model.open & objecting.any(axis=1)
-        self.draft = np.where(revise, model.text + self.revision * (toward - model.text), model.text)
+        revision = self.config.revision
+        self.draft = np.where(revise, model.text + revision * (toward - model.text), model.text)
 
         for party in model.parties:
             model.walk_out(party, party.review(model.text, model.open, ~model.finished))

@@ -15,6 +15,10 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
+from sim.core.scenario import Decision, IssueKind, Recognition, Role
+from sim.protocols import PROTOCOLS
+from sim.strategies import StrategyName
+
 
 def config_dir() -> Path:
     """Where the YAML configuration lives: inside the installed package, or beside it in a checkout."""
@@ -30,14 +34,14 @@ class IssueConf:
     description: str = ""
     marks: dict[str, str] = field(default_factory=dict)
     scale: list[float] = field(default_factory=lambda: [0.0, 1.0])
-    kind: str = "position"
+    kind: IssueKind = IssueKind.position
     recipients: list[str] | None = None
 
 
 @dataclass
 class ActorConf:
     name: str = MISSING
-    role: str = MISSING
+    role: Role = MISSING
     ideal: dict[str, float] = field(default_factory=dict)
     salience: dict[str, float] = MISSING
     capability: float = MISSING
@@ -47,7 +51,7 @@ class ActorConf:
     patron_of: str | None = None
     patron_weight: float = 0.0
     present: bool = True
-    strategy: str = "time_dependent"
+    strategy: StrategyName = StrategyName.time_dependent
     discount: float = 1.0
 
 
@@ -65,8 +69,10 @@ class ScenarioConf:
     title: str = MISSING
     source: str = ""
     utility_exponent: int = 1
-    decision: str = "unanimity"
-    recognition: str | None = None
+    decision: Decision = Decision.unanimity
+    recognition: Recognition | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    """The scenario's own words for the generic roles, e.g. {signatory: guarantor}."""
     issues: dict[str, IssueConf] = MISSING
     actors: dict[str, ActorConf] = MISSING
     record: dict[str, RecordConf] = field(default_factory=dict)
@@ -79,14 +85,6 @@ class ScenarioConf:
     """For an imported table, every actor's reservation utility."""
     concession: float = 1.0
     """For an imported table, every actor's concession exponent beta."""
-
-
-@dataclass
-class ProtocolConf:
-    """Fields every protocol has; each protocol's own schema (`Protocol.Config`) extends it."""
-
-    name: str = MISSING
-    max_steps: int = 40
 
 
 class Task(StrEnum):
@@ -121,7 +119,5 @@ def register_configs() -> None:
     store = ConfigStore.instance()
     store.store(name="config_schema", node=Config)
     store.store(group="scenario", name="scenario_schema", node=ScenarioConf)
-    from sim.protocols import PROTOCOLS
-
     for protocol in PROTOCOLS.values():
         store.store(group="protocol", name=f"{protocol.name}_schema", node=protocol.Config)

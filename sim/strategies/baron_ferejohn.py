@@ -9,18 +9,13 @@ d/n, and keeps the rest: 1 - d (n - 1) / (2n) for odd n (0.64 with n = 5, d = 0.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from sim.core import streams
-from sim.errors import UserError
+from sim.core.preferences import Preferences
 from sim.core.scenario import Scenario
+from sim.errors import UserError
 from sim.strategies.base import Strategy
-
-if TYPE_CHECKING:
-    from sim.model.agents import Actor
-    from sim.model.model import NegotiationModel
 
 TOLERANCE = 1e-9
 PARTNER_DRAW = 1000
@@ -41,16 +36,16 @@ class BaronFerejohn(Strategy):
                 "by majority (scenario.decision: majority): use time_dependent otherwise"
             )
 
-    def members(self) -> list[Actor]:
-        return list(self.actor.model.guarantors)
+    def members(self) -> list[Preferences]:
+        return self.signatories
 
-    def continuation(self, member: Actor) -> float:
+    def continuation(self, member: Preferences) -> float:
         return member.discount / len(self.members())
 
     def aspiration(self, tau: np.ndarray | float) -> np.ndarray | float:
         return np.full_like(np.asarray(tau, dtype=float), 1.0 / len(self.members()))
 
-    def own_column(self, member: Actor) -> int:
+    def own_column(self, member: Preferences) -> int:
         """The division column holding `member`'s share."""
         columns = next(iter(self.actor.divisions.values()))
         return columns[int(np.argmax(member.ideal[columns]))]
@@ -79,14 +74,14 @@ class BaronFerejohn(Strategy):
         text[self.own_column(self.actor)] = kept
         return np.broadcast_to(text, np.shape(tau)[:-1] + text.shape if np.ndim(tau) > 1 else text.shape)
 
-    def proposal(self, model: NegotiationModel) -> np.ndarray:
+    def proposal(self, seeds: np.ndarray, step: int, tau: float) -> np.ndarray:
         """Offer d/n to n // 2 others drawn at random in each replication, keep the rest."""
         members = self.members()
         draws = np.stack(
             [
-                streams.uniform(model.seeds, model.steps, PARTNER_DRAW + m.index)
+                streams.uniform(seeds, step, PARTNER_DRAW + m.index)
                 if m is not self.actor
-                else np.full(model.n_replications, np.inf)
+                else np.full(len(seeds), np.inf)
                 for m in members
             ],
             axis=1,

@@ -2,35 +2,39 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from sim.model.agents import Actor
-    from sim.model.model import NegotiationModel
-    from sim.core.scenario import Scenario
+from sim.core.preferences import TOLERANCE, Preferences
+from sim.core.scenario import Scenario
 
 
 class Strategy:
-    """An actor's rule of concession, bound to that actor.
+    """An actor's rule of concession, bound to that actor's preferences.
 
     `demand(tau)` is the text the actor stands for at time fraction tau (tau may be an array of
     shape (steps, 1), giving a row per step); `accepts(text, tau)` answers a text per issue column
-    for every replication; `proposal(model)` is what it puts on the table when recognised, by
-    default its position. A strategy whose proposals differ between replications sets
-    `proposes_per_replication`.
+    for every replication; `proposal(seeds, step, tau)` is what it puts on the table when
+    recognised, by default its position. A strategy whose proposals differ between replications
+    sets `proposes_per_replication`. `seat` tells it who else signs.
     """
 
     name: ClassVar[str] = ""
     proposes_per_replication: ClassVar[bool] = False
 
-    def __init__(self, actor: Actor) -> None:
+    def __init__(self, actor: Preferences) -> None:
         self.actor = actor
+        self.signatories: list[Preferences] = []
 
     @classmethod
     def check(cls, scenario: Scenario, index: int) -> None:
         """Raise UserError when the scenario does not fit this strategy (nothing by default)."""
+
+    def seat(self, signatories: Sequence[Preferences]) -> None:
+        """Learn who signs (the present signatories, the actor itself among them if it signs)."""
+        self.signatories = list(signatories)
 
     def aspiration(self, tau: np.ndarray | float) -> np.ndarray | float:
         raise NotImplementedError
@@ -41,10 +45,11 @@ class Strategy:
     def accepts(self, text: np.ndarray, tau: np.ndarray | float) -> np.ndarray:
         raise NotImplementedError
 
-    def proposal(self, model: NegotiationModel) -> np.ndarray:
-        return np.broadcast_to(self.demand(model.tau), model.text.shape)
+    def proposal(self, seeds: np.ndarray, step: int, tau: float) -> np.ndarray:
+        """The text proposed in each replication (one row per seed)."""
+        return np.broadcast_to(self.demand(tau), (len(seeds), *self.actor.ideal.shape))
 
     def individually_rational(self, text: np.ndarray) -> np.ndarray:
         """Whether each column's text is no worse for the actor than no agreement on its issue."""
         actor = self.actor
-        return actor.group_total(actor.loss(text)) <= actor.disagreement_cost + 1e-12
+        return actor.group_total(actor.loss(text)) <= actor.disagreement_cost + TOLERANCE

@@ -10,16 +10,12 @@ On one issue the surplus is utility: the offer is the text that leaves the other
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
+from sim.core.preferences import Preferences
+from sim.core.scenario import Role, Scenario
 from sim.errors import UserError
-from sim.core.scenario import Scenario
 from sim.strategies.base import Strategy
-
-if TYPE_CHECKING:
-    from sim.model.agents import Actor
 
 TOLERANCE = 1e-9
 
@@ -30,12 +26,12 @@ class SubgamePerfect(Strategy):
     @classmethod
     def check(cls, scenario: Scenario, index: int) -> None:
         signatories = [
-            i for i, role in enumerate(scenario.roles) if role == "guarantor" and scenario.present[i]
+            i for i, role in enumerate(scenario.roles) if role == Role.signatory and scenario.present[i]
         ]
         actor = scenario.actors[index]
         if len(signatories) != 2 or index not in signatories:
             raise UserError(
-                f"scenario.actors.{actor}.strategy is subgame_perfect, which needs exactly two guarantors "
+                f"scenario.actors.{actor}.strategy is subgame_perfect, which needs exactly two signatories "
                 "alternating (Rubinstein): use time_dependent for more"
             )
         if scenario.n_groups != 1:
@@ -44,20 +40,13 @@ class SubgamePerfect(Strategy):
                 "use time_dependent for several"
             )
 
-    def __init__(self, actor: Actor) -> None:
-        super().__init__(actor)
-        self._other: Actor | None = None
-
     @property
-    def other(self) -> Actor:
+    def other(self) -> Preferences:
         """The other signatory."""
-        if self._other is None:
-            self._other = next(g for g in self.actor.model.guarantors if g is not self.actor)
-        return self._other
+        return next(g for g in self.signatories if g is not self.actor)
 
     def share_as_proposer(self) -> float:
-        mine, theirs = self.actor.discount, self.other.discount
-        return (1.0 - theirs) / (1.0 - mine * theirs)
+        return proposer_share(self.actor.discount, self.other.discount)
 
     def aspiration(self, tau: np.ndarray | float) -> np.ndarray | float:
         return np.full_like(np.asarray(tau, dtype=float), self.share_as_proposer())
@@ -65,7 +54,7 @@ class SubgamePerfect(Strategy):
     def demand(self, tau: np.ndarray | float) -> np.ndarray:
         """The text that gives the other player exactly the discounted value of its own turn."""
         actor, other = self.actor, self.other
-        due = other.discount * other.strategy.share_as_proposer()
+        due = other.discount * proposer_share(other.discount, actor.discount)
         if actor.divisions:
             text = np.where(other.ideal == 1.0, 1.0 - (1.0 - due) / other.salience.sum(), 0.0)
             text = np.where(actor.ideal == 1.0, 1.0 - text.sum(), text)
@@ -82,3 +71,8 @@ class SubgamePerfect(Strategy):
         worth = 1.0 - actor.group_total(actor.loss(text))
         due = actor.discount * self.share_as_proposer()
         return (worth >= due - TOLERANCE) & self.individually_rational(text)
+
+
+def proposer_share(own_discount: float, other_discount: float) -> float:
+    """The proposer's subgame-perfect share of the surplus: (1 - d_other) / (1 - d_own d_other)."""
+    return (1.0 - other_discount) / (1.0 - own_discount * other_discount)

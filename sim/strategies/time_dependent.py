@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model.agents import TOLERANCE
+from sim.core.preferences import TOLERANCE
 from sim.strategies.base import Strategy
 
 

@@ -24,13 +24,13 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from sim.errors import UserError
-from sim.outputs.summary import write_csv
+from sim.figures.study import write_sweep_plots
+from sim.outputs.files import write_csv
+from sim.outputs.summary import wilson_interval
 
 
 def job_metrics(summary: dict[str, Any]) -> dict[str, Any]:
     """The outcome metrics of one job, flat, from its summary (a batch or a single run)."""
-    from sim.studies.batch import wilson_interval
-
     row: dict[str, Any] = {}
     batch = "replications" in summary
     n = summary.get("replications", 1)
@@ -125,8 +125,6 @@ def aggregate(sweep_dir: Path, plots: bool = True) -> tuple[pd.DataFrame, list[s
                 table[key] = converted
         write_csv(sweep_dir / "sweep.csv", table)
         if plots and swept:
-            from sim.figures.study import write_sweep_plots
-
             write_sweep_plots(sweep_dir, table, swept)
     return table, missing
 

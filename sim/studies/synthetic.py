@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.core.scenario import Issue, Scenario
+from sim.core.scenario import Issue, Role, Scenario
 
 
 def random_scenario(n_actors: int, n_issues: int, seed: int = 0) -> Scenario:
@@ -14,21 +14,21 @@ def random_scenario(n_actors: int, n_issues: int, seed: int = 0) -> Scenario:
     mediator and the rest observers; each of the first parties is the client of one guarantor.
     """
     rng = np.random.default_rng(seed)
-    n_guarantors = max(1, n_actors // 10)
-    n_parties = min(n_actors - n_guarantors, n_actors // 3)
-    n_mediators = 1 if n_actors - n_guarantors - n_parties > 0 else 0
+    n_signatories = max(1, n_actors // 10)
+    n_parties = min(n_actors - n_signatories, n_actors // 3)
+    n_mediators = 1 if n_actors - n_signatories - n_parties > 0 else 0
     roles = (
-        ["guarantor"] * n_guarantors
-        + ["party"] * n_parties
-        + ["mediator"] * n_mediators
-        + ["observer"] * (n_actors - n_guarantors - n_parties - n_mediators)
+        [Role.signatory] * n_signatories
+        + [Role.party] * n_parties
+        + [Role.mediator] * n_mediators
+        + [Role.observer] * (n_actors - n_signatories - n_parties - n_mediators)
     )
     salience = rng.random((n_actors, n_issues)) ** 2
     salience /= salience.sum(axis=1, keepdims=True)
     client = np.full(n_actors, -1)
     weight = np.zeros(n_actors)
-    for g in range(min(n_guarantors, n_parties)):
-        client[g] = n_guarantors + g
+    for g in range(min(n_signatories, n_parties)):
+        client[g] = n_signatories + g
         weight[g] = rng.uniform(0.1, 0.4)
     return Scenario(
         name=f"random_{n_actors}x{n_issues}",

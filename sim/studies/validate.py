@@ -39,19 +39,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from omegaconf import DictConfig, OmegaConf
 
-from sim.cli import build
-from sim.setup.schema import config_dir
-from sim.errors import UserError
-from sim.model.model import NegotiationModel
-from sim.outputs.summary import write_csv, write_json
-from sim.protocols import PROTOCOLS, make_protocol
-from sim.core.scenario import Scenario, weighted_position
 from sim.analysis.solutions import IssueSpace
+from sim.core.means import weighted_position
+from sim.core.scenario import Scenario
+from sim.errors import UserError
 from sim.figures.study import save_figure
-from sim.tables.scenario import TableOptions, scenario_from_table, select, table_path
-from sim.tables.readers import Table, read_table
+from sim.model.model import Talks
+from sim.outputs.files import write_csv, write_json
+from sim.protocols import PROTOCOLS, ProtocolConfig, make_protocol
+from sim.setup.job import Job
+from sim.tables.readers import Table
+from sim.tables.scenario import TableOptions, scenario_from_table, select
 
 NO_AGREEMENT_RULE = (
     "where a method reaches no agreement, the status quo stands: the forecast is the issue's reference "
@@ -101,86 +100,65 @@ Method = Callable[[Scenario, Table], Forecast]
 """A forecasting method: from an issue's one-issue scenario and one-issue table to a forecast."""
 
 
-def validation_table(cfg: DictConfig, scenario: Scenario) -> Table:
-    """The table `task=validate` scores forecasts against; a UserError when there is none."""
-    if not cfg.scenario.get("path"):
+def validate(job: Job) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Forecast every issue with a recorded outcome by every method; the scores and predictions."""
+    if job.source is None:
         raise UserError(
-            f"task=validate scores forecasts against a table's recorded outcomes; scenario '{scenario.name}' "
-            "has none: use +scenario=table scenario.path=FILE with a DEU III table"
+            f"task=validate needs a table with recorded outcomes; scenario '{job.scenario.name}' has none"
         )
-    table = read_table(table_path(OmegaConf.to_container(cfg.scenario, resolve=True)))
-    if np.isnan(table.outcome).all():
-        raise UserError(
-            f"{scenario.source}: the table records no outcomes to score forecasts against "
-            "(task=validate needs a DEU III table, whose 'out' column holds them)"
-        )
-    return table
-
-
-def validate_and_write(cfg: DictConfig, output_dir: Path, job_line: str | None = None) -> dict[str, Any]:
-    """Forecast every issue with a recorded outcome by every method; write and print the scores."""
-    scenario, _ = build(cfg)
-    table = validation_table(cfg, scenario)
-    scenario_cfg = OmegaConf.to_container(cfg.scenario, resolve=True)
-    options = TableOptions.from_config(scenario_cfg, source=scenario.source)
-    methods = forecasting_methods(OmegaConf.to_container(cfg.protocol, resolve=True), cfg.seed)
-    predictions, status_quo = forecast_table(table, options, methods)
+    methods = forecasting_methods(job.protocol, job.seed)
+    predictions, status_quo = forecast_table(job.source.table, job.source.options, methods)
     scores = score(predictions, status_quo)
     validation = {
-        "scenario": scenario.name,
-        "title": scenario.title,
-        "path": scenario.source,
-        "seed": int(cfg.seed),
+        "scenario": job.scenario.name,
+        "title": job.scenario.title,
+        "path": job.scenario.source,
+        "seed": job.seed,
         "n_issues": len(predictions),
         **scores,
         "no_agreement_rule": NO_AGREEMENT_RULE,
         "methods": describe_methods(methods),
     }
-    output_dir.mkdir(parents=True, exist_ok=True)
-    write_csv(output_dir / "predictions.csv", predictions)
-    if cfg.plots:
-        write_validation_plots(output_dir, predictions, validation)
-    write_json(output_dir / "validation.json", validation)
-    if job_line is not None:
-        best = _by_error(scores["mae"])[0]
-        print(f"{job_line}: best {best} MAE {_number(scores['mae'][best])} over {len(predictions)} issues")
-    else:
-        print(output_dir if cfg.quiet else f"{format_scores(validation)}\n\nRun folder: {output_dir}")
-    return validation
+    return validation, predictions
 
 
-def forecasting_methods(chosen_protocol: Mapping[str, Any], seed: int) -> dict[str, Method]:
+def write_validation(
+    validation: dict[str, Any], predictions: pd.DataFrame, folder: Path, plots: bool
+) -> Path:
+    """Write `predictions.csv`, the plots and `validation.json` (last) into the run folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_csv(folder / "predictions.csv", predictions)
+    if plots:
+        write_validation_plots(folder, predictions, validation)
+    write_json(folder / "validation.json", validation)
+    return folder
+
+
+def validation_line(validation: dict[str, Any]) -> str:
+    """The one line a sweep prints for a validation job."""
+    best = _by_error(validation["mae"])[0]
+    return f"best {best} MAE {_number(validation['mae'][best])} over {validation['n_issues']} issues"
+
+
+def forecasting_methods(chosen_protocol: ProtocolConfig, seed: int) -> dict[str, Method]:
     """Every protocol (the chosen one with its overrides), every bargaining solution, and `procedural`."""
     methods: dict[str, Method] = {}
-    for name in PROTOCOLS:
-        protocol_cfg = (
-            dict(chosen_protocol) if chosen_protocol.get("name") == name else protocol_defaults(name)
-        )
-        methods[name] = protocol_method(protocol_cfg, seed)
+    for name, protocol in PROTOCOLS.items():
+        config = chosen_protocol if chosen_protocol.name == name else protocol.Config()
+        methods[name] = protocol_method(config, seed)
     for name in SOLUTIONS:
         methods[name] = solution_method(name)
     methods[PROCEDURAL] = procedural_forecast
     return methods
 
 
-def protocol_defaults(name: str) -> dict[str, Any]:
-    """A protocol's parameters: its schema, updated by `conf/protocol/<name>.yaml` when there is one."""
-    node = OmegaConf.structured(PROTOCOLS[name].Config)
-    path = config_dir() / "protocol" / f"{name}.yaml"
-    if path.is_file():
-        loaded = OmegaConf.load(path)
-        loaded.pop("defaults", None)
-        node = OmegaConf.merge(node, loaded)
-    return OmegaConf.to_container(node, resolve=True)
-
-
-def protocol_method(protocol_cfg: Mapping[str, Any], seed: int) -> Method:
+def protocol_method(protocol_cfg: ProtocolConfig, seed: int) -> Method:
     """Run the protocol on the issue; its prediction is the summary's `forecast`
     (`NegotiationModel.forecasts`: the protocol's forecast, else the agreed value)."""
     make_protocol(protocol_cfg)
 
     def forecast(scenario: Scenario, table: Table) -> Forecast:
-        model = NegotiationModel(scenario, make_protocol(protocol_cfg), seeds=[seed], record_trace=False)
+        model = Talks(scenario, make_protocol(protocol_cfg), seeds=[seed], record_trace=False)
         value = float(model.run().forecasts()[0, 0])
         return status_quo(table) if math.isnan(value) else Forecast(value)
 

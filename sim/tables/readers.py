@@ -45,15 +45,54 @@ BDM_HEADER = ("actor", "capability", "position", "salience")
 BDM_SCALE = (1.0, 10.0)
 PERCENT_SCALE = (0.0, 100.0)
 
-DEU3_METADATA = ("prnrnmc", "isnrnmc", "prnr", "prname", "isnr", "type", "council", "proc",
-                 "counvte", "proccde", "issues", "intro", "finact", "rp", "out")
+DEU3_METADATA = (
+    "prnrnmc",
+    "isnrnmc",
+    "prnr",
+    "prname",
+    "isnr",
+    "type",
+    "council",
+    "proc",
+    "counvte",
+    "proccde",
+    "issues",
+    "intro",
+    "finact",
+    "rp",
+    "out",
+)
 DEU3_ACTOR_NAMES = {
-    "com": "European Commission", "ep": "European Parliament", "at": "Austria", "be": "Belgium",
-    "bu": "Bulgaria", "cr": "Croatia", "cy": "Cyprus", "cz": "Czech Republic", "dk": "Denmark",
-    "ee": "Estonia", "fi": "Finland", "fr": "France", "de": "Germany", "el": "Greece", "hu": "Hungary",
-    "ie": "Ireland", "it": "Italy", "lv": "Latvia", "lt": "Lithuania", "lu": "Luxembourg", "mt": "Malta",
-    "nl": "Netherlands", "pl": "Poland", "pt": "Portugal", "ro": "Romania", "si": "Slovenia",
-    "sk": "Slovakia", "es": "Spain", "se": "Sweden", "uk": "United Kingdom",
+    "com": "European Commission",
+    "ep": "European Parliament",
+    "at": "Austria",
+    "be": "Belgium",
+    "bu": "Bulgaria",
+    "cr": "Croatia",
+    "cy": "Cyprus",
+    "cz": "Czech Republic",
+    "dk": "Denmark",
+    "ee": "Estonia",
+    "fi": "Finland",
+    "fr": "France",
+    "de": "Germany",
+    "el": "Greece",
+    "hu": "Hungary",
+    "ie": "Ireland",
+    "it": "Italy",
+    "lv": "Latvia",
+    "lt": "Lithuania",
+    "lu": "Luxembourg",
+    "mt": "Malta",
+    "nl": "Netherlands",
+    "pl": "Poland",
+    "pt": "Portugal",
+    "ro": "Romania",
+    "si": "Slovenia",
+    "sk": "Slovakia",
+    "es": "Spain",
+    "se": "Sweden",
+    "uk": "United Kingdom",
 }
 
 
@@ -99,8 +138,13 @@ class Table:
 
     def __post_init__(self) -> None:
         shape = (len(self.actors), len(self.issues))
-        expected = {"positions": shape, "salience": shape, "capability": shape[:1],
-                    "outcome": shape[1:], "reference": shape[1:]}
+        expected = {
+            "positions": shape,
+            "salience": shape,
+            "capability": shape[:1],
+            "outcome": shape[1:],
+            "reference": shape[1:],
+        }
         for field_name, field_shape in expected.items():
             array = getattr(self, field_name)
             if array.shape != field_shape:
@@ -159,7 +203,9 @@ def _detect_format(lines: Sequence[str]) -> str | None:
     if tuple(field.strip().lower() for field in content[0].split(",")[:4]) == BDM_HEADER:
         return "bdm"
     if len(content) > 1 and [f.strip().lower() for f in content[1].split(",")[:3]] == [
-        "actor", "description", "influence",
+        "actor",
+        "description",
+        "influence",
     ]:
         return "ktab"
     return None
@@ -191,14 +237,17 @@ def _read_decide(path: Path, lines: Sequence[str]) -> Table:
             target[fields[1]] = fields[2] if len(fields) > 2 and fields[2] else fields[1]
         elif kind == "#M":
             if len(fields) < 3:
-                raise UserError(f"{where}: '#M' row has {len(fields)} fields, expected 3 or 4 "
-                                "('#M', issue, value, label)")
+                raise UserError(
+                    f"{where}: '#M' row has {len(fields)} fields, expected 3 or 4 ('#M', issue, value, label)"
+                )
             value = _number(fields[2], "scale point", where)
             points.setdefault(fields[1], []).append((number, value, " ".join(fields[3:]).strip()))
         elif kind == "#D":
             if len(fields) not in (6, 7):
-                raise UserError(f"{where}: '#D' row has {len(fields)} fields, expected 6 "
-                                "('#D', actor, issue, position, salience, power)")
+                raise UserError(
+                    f"{where}: '#D' row has {len(fields)} fields, expected 6 "
+                    "('#D', actor, issue, position, salience, power)"
+                )
             stakes.append((number, fields))
         else:
             known = ", ".join(DECIDE_ROW_TYPES)
@@ -214,8 +263,10 @@ def _read_decide(path: Path, lines: Sequence[str]) -> Table:
             raise UserError(f"{path} line {first_line}: '#M' row names unknown issue '{issue}'")
         values = [value for _, value, _ in issue_points]
         if min(values) == max(values):
-            raise UserError(f"{path} line {first_line}: issue '{issue}' has '#M' points only at "
-                            f"{values[0]:g}; a scale needs two different points")
+            raise UserError(
+                f"{path} line {first_line}: issue '{issue}' has '#M' points only at "
+                f"{values[0]:g}; a scale needs two different points"
+            )
         scale[issue] = (min(values), max(values))
     actor_keys, issue_keys = list(actors), list(issues)
     positions = np.full((len(actors), len(issues)), np.nan)
@@ -235,17 +286,26 @@ def _read_decide(path: Path, lines: Sequence[str]) -> Table:
         salience[row, column] = _number(salience_text, "salience", where, (0.0, 1.0))
         power = _number(power_text, "power", where, (0.0, 1.0))
         if actor in power_line and power != capability[row]:
-            raise UserError(f"{where}: power {power:g} of actor '{actor}' differs from "
-                            f"{capability[row]:g} on line {power_line[actor]}: give each actor one power")
+            raise UserError(
+                f"{where}: power {power:g} of actor '{actor}' differs from "
+                f"{capability[row]:g} on line {power_line[actor]}: give each actor one power"
+            )
         capability[row], power_line[actor] = power, number
     labelled = [
         MappingProxyType({value: label for _, value, label in points.get(issue, []) if label})
         for issue in issue_keys
     ]
     return _table(
-        path, "decide", actor_keys, issue_keys, positions, salience, capability,
+        path,
+        "decide",
+        actor_keys,
+        issue_keys,
+        positions,
+        salience,
+        capability,
         scale=[scale.get(issue, PERCENT_SCALE) for issue in issue_keys],
-        display_names=list(actors.values()), marks=labelled,
+        display_names=list(actors.values()),
+        marks=labelled,
         description=list(issues.values()),
     )
 
@@ -258,13 +318,17 @@ def _read_ktab(path: Path, lines: Sequence[str]) -> Table:
     """
     (title_line, title), (header_line, header), *body = _rows(path, lines, ",", '"')
     if len(title) < 3:
-        raise UserError(f"{path} line {title_line}: KTAB title row has {len(title)} fields, expected "
-                        "scenario name, description, number of actors, number of dimensions")
+        raise UserError(
+            f"{path} line {title_line}: KTAB title row has {len(title)} fields, expected "
+            "scenario name, description, number of actors, number of dimensions"
+        )
     n_actors = _count(title[-2], "number of actors", f"{path} line {title_line}")
     n_dimensions = _count(title[-1], "number of dimensions", f"{path} line {title_line}")
     width = 3 + 2 * n_dimensions
-    expected = (f"expected {width} (actor, description, influence, then position and salience "
-                f"for each of {n_dimensions} dimensions)")
+    expected = (
+        f"expected {width} (actor, description, influence, then position and salience "
+        f"for each of {n_dimensions} dimensions)"
+    )
     if len(header) != width:
         raise UserError(f"{path} line {header_line}: KTAB header has {len(header)} fields, {expected}")
     if len(body) != n_actors:
@@ -283,9 +347,16 @@ def _read_ktab(path: Path, lines: Sequence[str]) -> Table:
             raise UserError(f"{where}: saliences sum to {salience[row].sum():g}, more than 100")
     dimensions = [name.removesuffix("Position").strip() for name in header[3::2]]
     return _table(
-        path, "ktab", [fields[0] for _, fields in body], dimensions, positions, salience / 100.0, capability,
+        path,
+        "ktab",
+        [fields[0] for _, fields in body],
+        dimensions,
+        positions,
+        salience / 100.0,
+        capability,
         scale=[PERCENT_SCALE] * n_dimensions,
-        title=title[0], display_names=[fields[1] or fields[0] for _, fields in body],
+        title=title[0],
+        display_names=[fields[1] or fields[0] for _, fields in body],
     )
 
 
@@ -294,22 +365,34 @@ def _read_bdm(path: Path, lines: Sequence[str]) -> Table:
     one issue named after the file, positions on 1-10, capability a share, salience on [0, 1]."""
     (header_line, header), *body = _rows(path, lines, ",", '"')
     if len(header) != len(BDM_HEADER):
-        raise UserError(f"{path} line {header_line}: BDM header has {len(header)} fields, expected 4 "
-                        "(Actor, Capability, Position, Salience)")
+        raise UserError(
+            f"{path} line {header_line}: BDM header has {len(header)} fields, expected 4 "
+            "(Actor, Capability, Position, Salience)"
+        )
     actors, positions, salience, capability = [], [], [], []
     for number, fields in body:
         where = f"{path} line {number}"
         if len(fields) != len(BDM_HEADER):
-            raise UserError(f"{where}: BDM row has {len(fields)} fields, expected 4 "
-                            "(Actor, Capability, Position, Salience)")
+            raise UserError(
+                f"{where}: BDM row has {len(fields)} fields, expected 4 "
+                "(Actor, Capability, Position, Salience)"
+            )
         actors.append(fields[0])
         capability.append(_number(fields[1], "capability", where, (0.0, math.inf)))
         positions.append([_number(fields[2], "position", where, BDM_SCALE)])
         salience.append([_number(fields[3], "salience", where, (0.0, 1.0))])
     if not actors:
         raise UserError(f"{path}: BDM table has a header but no actor rows")
-    return _table(path, "bdm", actors, [path.stem], np.array(positions), np.array(salience),
-                  np.array(capability), scale=[BDM_SCALE])
+    return _table(
+        path,
+        "bdm",
+        actors,
+        [path.stem],
+        np.array(positions),
+        np.array(salience),
+        np.array(capability),
+        scale=[BDM_SCALE],
+    )
 
 
 def _read_deu3(path: Path, lines: Sequence[str]) -> Table:
@@ -332,26 +415,46 @@ def _read_deu3(path: Path, lines: Sequence[str]) -> Table:
     missing = [column for column in ("isnr", "prname", "counvte", "rp", "out") if column not in header]
     if missing:
         raise UserError(f"{path} line {header_line}: DEU III header has no column '{missing[0]}'")
-    codes = [column[1:] for column in header
-             if column.startswith("p") and column not in DEU3_METADATA and f"s{column[1:]}" in header]
+    codes = [
+        column[1:]
+        for column in header
+        if column.startswith("p") and column not in DEU3_METADATA and f"s{column[1:]}" in header
+    ]
     records = []
     for number, fields in rows:
         if len(fields) != len(header):
-            raise UserError(f"{path} line {number}: row has {len(fields)} fields, expected {len(header)} "
-                            "as in the header")
+            raise UserError(
+                f"{path} line {number}: row has {len(fields)} fields, expected {len(header)} as in the header"
+            )
         records.append((f"{path} line {number}", dict(zip(header, fields, strict=True))))
     if not records or records[0][1]["isnr"]:
-        raise UserError(f"{path} line {header_line + 1}: expected the capability row (blank isnr, GDP "
-                        "under each position column)")
+        raise UserError(
+            f"{path} line {header_line + 1}: expected the capability row (blank isnr, GDP "
+            "under each position column)"
+        )
     (capability_where, capability_row), *issue_records = records
     if not issue_records:
         raise UserError(f"{path}: DEU III table has no issue rows")
-    capability = np.array([_optional_number(capability_row[f"p{code}"], f"capability (p{code})",
-                                            capability_where, (0.0, math.inf)) for code in codes])
-    positions = np.array([[_percent(record, f"p{code}", "position", where) for code in codes]
-                          for where, record in issue_records]).T
-    salience = np.array([[_percent(record, f"s{code}", "salience", where) for code in codes]
-                         for where, record in issue_records]).T
+    capability = np.array(
+        [
+            _optional_number(
+                capability_row[f"p{code}"], f"capability (p{code})", capability_where, (0.0, math.inf)
+            )
+            for code in codes
+        ]
+    )
+    positions = np.array(
+        [
+            [_percent(record, f"p{code}", "position", where) for code in codes]
+            for where, record in issue_records
+        ]
+    ).T
+    salience = np.array(
+        [
+            [_percent(record, f"s{code}", "salience", where) for code in codes]
+            for where, record in issue_records
+        ]
+    ).T
     salience[np.isnan(positions)] = np.nan
     issues = []
     for where, record in issue_records:
@@ -359,15 +462,24 @@ def _read_deu3(path: Path, lines: Sequence[str]) -> Table:
             raise UserError(f"{where}: issue row has a blank 'isnr'")
         issues.append(record["isnr"])
     return _table(
-        path, "deu3", codes, issues, positions, salience / 100.0, capability,
+        path,
+        "deu3",
+        codes,
+        issues,
+        positions,
+        salience / 100.0,
+        capability,
         scale=[PERCENT_SCALE] * len(issues),
         display_names=[DEU3_ACTOR_NAMES.get(code, code) for code in codes],
         outcome=np.array([_percent(record, "out", "outcome", where) for where, record in issue_records]),
-        reference=np.array([_percent(record, "rp", "reference point", where)
-                            for where, record in issue_records]),
+        reference=np.array(
+            [_percent(record, "rp", "reference point", where) for where, record in issue_records]
+        ),
         voting_rule=[_voting_rule(record["counvte"]) for _, record in issue_records],
-        description=[f"{record['prname']} ({record['isnr']})" if record["prname"] else None
-                     for _, record in issue_records],
+        description=[
+            f"{record['prname']} ({record['isnr']})" if record["prname"] else None
+            for _, record in issue_records
+        ],
     )
 
 
@@ -429,8 +541,10 @@ def _rows(path: Path, lines: Sequence[str], delimiter: str, quote: str) -> Itera
         if not line.strip():
             continue
         try:
-            fields = [field.strip() for field in next(csv.reader([line], delimiter=delimiter, quotechar=quote,
-                                                                  strict=True))]
+            fields = [
+                field.strip()
+                for field in next(csv.reader([line], delimiter=delimiter, quotechar=quote, strict=True))
+            ]
         except csv.Error as error:
             raise UserError(f"{path} line {number}: cannot split the row: {error}") from None
         if len(fields) > 1 and not fields[-1] and delimiter == ",":

@@ -4,7 +4,7 @@ The tables give positions, saliences and capabilities; they do not say who signs
 agreement is worth, or how fast anyone concedes. `TableOptions` supplies that (scenario `table`,
 `conf/scenario/table.yaml`), the same for every actor:
 
-- signatories, the veto players (role `guarantor`): every actor by default, as under the
+- signatories, the veto players (role `signatory`): every actor by default, as under the
   consensus rule of the UN climate talks the decide tables describe; N for the N most capable
   (ties in table order); or a list of actor keys. The others are observers;
 - reservation utility (0 by default: any agreement beats none) and concession exponent (1).
@@ -34,8 +34,10 @@ from typing import Any
 
 import numpy as np
 
+from sim.core.build import utility_exponent
+from sim.core.means import weighted_position
+from sim.core.scenario import Issue, Role, Scenario
 from sim.errors import UserError
-from sim.core.scenario import Issue, Scenario, utility_exponent, weighted_position
 from sim.tables.readers import Table, read_table
 
 FORMAT_NAMES = {"decide": "decide", "ktab": "KTAB SMP", "bdm": "BDM", "deu3": "DEU III"}
@@ -99,7 +101,7 @@ def table_path(cfg: Mapping[str, Any]) -> Path:
         raise UserError(
             f"scenario '{cfg.get('name') or 'table'}' has no table to import and no issues: set "
             "scenario.path=FILE (decide, KTAB, BDM or DEU III), e.g. "
-            "scenario.path=../shared/data/decide/copenhagen.csv"
+            "scenario.path=data/decide/copenhagen.csv"
         )
     path = Path(str(path)).expanduser()
     if not path.exists():
@@ -134,7 +136,7 @@ def scenario_from_table(table: Table, options: TableOptions | None = None) -> Sc
         issues=tuple(_issue(table, k) for k in range(len(table.issues))),
         actors=table.actors,
         display_names=table.display_names,
-        roles=tuple("guarantor" if sign else "observer" for sign in signs),
+        roles=tuple(Role.signatory if sign else Role.observer for sign in signs),
         ideal=ideal,
         salience=salience,
         capability=capability,

@@ -1,0 +1,282 @@
+"""A scenario from a plain mapping (a scenario file, as the setup layer reads it), with every check.
+
+Every check that a user's scenario can fail lives here, so that a bad value ends the run before
+any output is written; each message names the key and the fix.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+from sim.core.scenario import Decision, Issue, IssueKind, Recognition, Record, Role, Scenario
+from sim.errors import UserError
+
+REQUIRED_ACTOR_FIELDS = ("name", "role", "ideal", "salience", "capability", "reservation")
+
+
+def _number(value: Any, where: str, fix: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UserError(f"{where} is {value!r}, not a number: {fix}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise UserError(f"{where} is {value!r}, not a finite number: {fix}")
+    return number
+
+
+def _require(mapping: Mapping[str, Any], key: str, where: str, fix: str) -> Any:
+    if key not in mapping or mapping[key] is None or mapping[key] in ("???", ""):
+        raise UserError(f"{where} has no '{key}': {fix}")
+    return mapping[key]
+
+
+def _issue_values(
+    actor: str, kind: str, values: Mapping[str, Any], issues: list[str], lo: float, hi: float | None
+) -> list[float]:
+    unknown = [key for key in values if key not in issues]
+    if unknown:
+        raise UserError(
+            f"actor '{actor}' has a {kind} for unknown issue '{unknown[0]}': "
+            f"the issues are {', '.join(issues)}"
+        )
+    missing = [issue for issue in issues if issue not in values]
+    if missing:
+        raise UserError(
+            f"actor '{actor}' has no {kind} for issue '{missing[0]}': "
+            f"add scenario.actors.{actor}.{kind}.{missing[0]}"
+        )
+    out = []
+    for issue in issues:
+        where = f"scenario.actors.{actor}.{kind}.{issue}"
+        bound = f"between {lo:g} and {hi:g}" if hi is not None else f"at least {lo:g}"
+        number = _number(values[issue], where, f"give a number {bound}")
+        if number < lo or (hi is not None and number > hi):
+            raise UserError(f"{where} is {number:g}, outside the allowed range: give a number {bound}")
+        out.append(number)
+    return out
+
+
+def utility_exponent(value: Any) -> int:
+    """The exponent p of the losses |x - x*|^p, checked (raises UserError)."""
+    if isinstance(value, bool) or value not in (1, 2):
+        raise UserError(f"scenario.utility_exponent is {value!r}: choose 1 (linear) or 2 (quadratic)")
+    return int(value)
+
+
+def build_scenario(cfg: Mapping[str, Any]) -> Scenario:
+    """Validate a scenario given as issues and actors (raises UserError)."""
+    fix_file = "add it to the scenario file"
+    name = str(_require(cfg, "name", "the scenario", fix_file))
+    issues_cfg = _require(cfg, "issues", f"scenario '{name}'", fix_file)
+    actors_cfg = _require(cfg, "actors", f"scenario '{name}'", fix_file)
+    if not issues_cfg:
+        raise UserError(f"scenario '{name}' has no issues: list at least one under 'issues'")
+    if not actors_cfg:
+        raise UserError(f"scenario '{name}' has no actors: list at least one under 'actors'")
+
+    actor_names = [str(key) for key in actors_cfg]
+    issues: list[Issue] = []
+    division_recipients: dict[str, list[str]] = {}
+    for key, spec in issues_cfg.items():
+        where = f"issue '{key}'"
+        kind = choice(IssueKind, spec.get("kind") or IssueKind.position, f"scenario.issues.{key}.kind")
+        if kind == IssueKind.division:
+            recipients = [str(r) for r in (spec.get("recipients") or actor_names)]
+            unknown = [r for r in recipients if r not in actor_names]
+            if unknown:
+                raise UserError(
+                    f"scenario.issues.{key}.recipients names '{unknown[0]}', not an actor: "
+                    f"choose among {', '.join(actor_names)}"
+                )
+            division_recipients[str(key)] = recipients
+            issues.extend(
+                Issue(
+                    name=f"{key}.{r}",
+                    low=f"nothing for {r}",
+                    high=f"all of it for {r}",
+                    description=str(spec.get("description") or ""),
+                    group=str(key),
+                )
+                for r in recipients
+            )
+            continue
+        scale = spec.get("scale") or (0.0, 1.0)
+        issues.append(
+            Issue(
+                name=str(key),
+                low=str(_require(spec, "low", where, "label the end at 0 in words")),
+                high=str(_require(spec, "high", where, "label the end at 1 in words")),
+                description=str(spec.get("description") or ""),
+                scale=(float(scale[0]), float(scale[1])),
+                marks={float(at): str(label) for at, label in (spec.get("marks") or {}).items()},
+            )
+        )
+    positional = [str(key) for key in issues_cfg if str(key) not in division_recipients]
+    issue_names = [str(key) for key in issues_cfg]
+
+    rows: dict[str, list[Any]] = {
+        key: []
+        for key in (
+            "display",
+            "role",
+            "ideal",
+            "salience",
+            "capability",
+            "reservation",
+            "concession",
+            "patience",
+            "client",
+            "weight",
+            "present",
+            "strategy",
+            "discount",
+        )
+    }
+    for actor, spec in actors_cfg.items():
+        where = f"actor '{actor}'"
+        for key in REQUIRED_ACTOR_FIELDS:
+            if key == "ideal" and not positional:
+                continue
+            _require(spec, key, where, f"add '{key}' to scenario.actors.{actor}")
+        prefix = f"scenario.actors.{actor}"
+        role = choice(Role, spec["role"], f"{prefix}.role")
+        ideals = _issue_values(actor, "ideal", spec.get("ideal") or {}, positional, 0.0, 1.0)
+        ideal_given = dict(zip(positional, ideals, strict=True))
+        salience_given = dict(
+            zip(
+                issue_names,
+                _issue_values(actor, "salience", spec["salience"], issue_names, 0.0, None),
+                strict=True,
+            )
+        )
+        ideal = [
+            (1.0 if column.name == f"{column.group}.{actor}" else 0.0)
+            if column.group
+            else ideal_given[column.name]
+            for column in issues
+        ]
+        salience = [
+            (salience_given[column.group] if column.name == f"{column.group}.{actor}" else 0.0)
+            if column.group
+            else salience_given[column.name]
+            for column in issues
+        ]
+        strategy = str(spec.get("strategy") or "time_dependent")
+        discount = _number(spec.get("discount", 1.0), f"{prefix}.discount", "give a number in (0, 1]")
+        if not 0.0 < discount <= 1.0:
+            raise UserError(f"{prefix}.discount is {discount:g}: give a number in (0, 1]")
+        capability = _number(spec["capability"], f"{prefix}.capability", "give a positive number")
+        if capability <= 0:
+            raise UserError(f"{prefix}.capability is {capability:g}: give a positive number")
+        reservation = _number(spec["reservation"], f"{prefix}.reservation", "give a number in [0, 1)")
+        if not 0.0 <= reservation < 1.0:
+            raise UserError(f"{prefix}.reservation is {reservation:g}: give a number in [0, 1)")
+        concession = _number(spec.get("concession", 1.0), f"{prefix}.concession", "give a positive number")
+        if concession <= 0:
+            raise UserError(f"{prefix}.concession is {concession:g}: give a positive number")
+        patience = spec.get("patience", 10)
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise UserError(f"{prefix}.patience is {patience!r}: give a whole number of steps, 1 or more")
+        client_name = spec.get("patron_of")
+        weight = _number(spec.get("patron_weight", 0.0), f"{prefix}.patron_weight", "give a number in [0, 1]")
+        if client_name is None:
+            client = -1
+            if weight != 0.0:
+                raise UserError(
+                    f"{prefix}.patron_weight is {weight:g} but patron_of is unset: name the client"
+                )
+        else:
+            if client_name not in actor_names:
+                known = ", ".join(actor_names)
+                raise UserError(f"{prefix}.patron_of is '{client_name}', not an actor: choose one of {known}")
+            if client_name == actor:
+                raise UserError(f"{prefix}.patron_of names the actor itself: name another actor")
+            if not 0.0 <= weight <= 1.0:
+                raise UserError(f"{prefix}.patron_weight is {weight:g}: give a number in [0, 1]")
+            client = actor_names.index(client_name)
+        rows["display"].append(str(spec["name"]))
+        rows["role"].append(role)
+        rows["ideal"].append(ideal)
+        rows["salience"].append(salience)
+        rows["capability"].append(capability)
+        rows["reservation"].append(reservation)
+        rows["concession"].append(concession)
+        rows["patience"].append(patience)
+        rows["client"].append(client)
+        rows["weight"].append(weight)
+        rows["present"].append(bool(spec.get("present", True)))
+        rows["strategy"].append(strategy)
+        rows["discount"].append(discount)
+
+    stated = np.array(rows["salience"], dtype=float)
+    totals = stated.sum(axis=1, keepdims=True)
+    salience = np.divide(stated, totals, out=np.zeros_like(stated), where=totals > 0)
+
+    exponent = utility_exponent(cfg.get("utility_exponent", 1))
+
+    record: dict[str, Record] = {}
+    for issue, spec in (cfg.get("record") or {}).items():
+        if issue not in issue_names:
+            raise UserError(
+                f"scenario.record names unknown issue '{issue}': the issues are {', '.join(issue_names)}"
+            )
+        record[str(issue)] = Record(
+            agreed=bool(_require(spec, "agreed", f"scenario.record.{issue}", "say true or false")),
+            low=spec.get("low"),
+            high=spec.get("high"),
+            note=str(spec.get("note") or ""),
+        )
+
+    decision = choice(Decision, cfg.get("decision") or Decision.unanimity, "scenario.decision")
+    recognition = cfg.get("recognition")
+    if recognition is not None:
+        recognition = choice(Recognition, recognition, "scenario.recognition")
+
+    roles = tuple(rows["role"])
+    present = np.array(rows["present"], dtype=bool)
+    if not any(role == Role.signatory and here for role, here in zip(roles, present, strict=True)):
+        raise UserError(
+            f"scenario '{name}' has no signatory present: give at least one actor role 'signatory'"
+        )
+
+    labels = cfg.get("labels") or {}
+    return Scenario(
+        name=name,
+        title=str(cfg.get("title") or name),
+        issues=tuple(issues),
+        actors=tuple(actor_names),
+        display_names=tuple(rows["display"]),
+        roles=roles,
+        ideal=np.array(rows["ideal"], dtype=float),
+        salience=salience,
+        capability=np.array(rows["capability"], dtype=float),
+        reservation=np.array(rows["reservation"], dtype=float),
+        concession=np.array(rows["concession"], dtype=float),
+        patience=np.array(rows["patience"], dtype=int),
+        client=np.array(rows["client"], dtype=int),
+        patron_weight=np.array(rows["weight"], dtype=float),
+        present=present,
+        utility_exponent=exponent,
+        record=record,
+        source=str(cfg.get("source") or ""),
+        stated_salience=stated,
+        decision=decision,
+        recognition=recognition,
+        strategies=tuple(rows["strategy"]),
+        discount=np.array(rows["discount"], dtype=float),
+        labels={str(choice(Role, role, "scenario.labels")): str(label) for role, label in labels.items()},
+    )
+
+
+def choice[E: StrEnum](kind: type[E], value: Any, where: str) -> E:
+    """`value` as a member of the enum `kind` (raises UserError naming the choices)."""
+    try:
+        return kind(str(value))
+    except ValueError:
+        raise UserError(
+            f"{where} is '{value}': choose one of {', '.join(member.value for member in kind)}"
+        ) from None

@@ -1,0 +1,66 @@
+"""How each replication of a batch ended, as arrays: what summaries and tables are made from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.core.scenario import Scenario
+from sim.model.model import NOT_YET, Talks
+
+
+@dataclass
+class Outcome:
+    """How each replication ended, one row each: what summaries and tables are made from."""
+
+    scenario: Scenario
+    protocol: str
+    seeds: np.ndarray
+    agreed: np.ndarray
+    value: np.ndarray
+    agreed_step: np.ndarray
+    utilities: np.ndarray
+    walked_out_step: np.ndarray
+    end_step: np.ndarray
+    forecast: np.ndarray
+    agreed_proposer: np.ndarray
+    trace: pd.DataFrame | None = None
+    """The tidy trace (`sim.outputs.trace`), when it was kept."""
+
+    @classmethod
+    def of(cls, model: Talks) -> Outcome:
+        return cls(
+            model.negotiation,
+            model.protocol.name,
+            model.seeds,
+            model.agreed,
+            model.agreed_value,
+            model.agreed_step,
+            model.final_utilities(),
+            model.walked_out_step,
+            model.end_step,
+            model.forecasts(),
+            model.agreed_proposer,
+        )
+
+    def __len__(self) -> int:
+        return len(self.seeds)
+
+    def table(self) -> pd.DataFrame:
+        """One row per replication: seed, steps, per issue agreed/value/step, per actor utility."""
+        talks = self.scenario
+        columns: dict[str, Any] = {"seed": self.seeds, "steps": self.end_step}
+        for k, issue in enumerate(talks.issue_names):
+            columns[f"{issue}.agreed"] = self.agreed[:, k]
+            columns[f"{issue}.value"] = self.value[:, k]
+            columns[f"{issue}.step"] = np.where(self.agreed[:, k], self.agreed_step[:, k], np.nan)
+            columns[f"{issue}.forecast"] = self.forecast[:, k]
+        for i, actor in enumerate(talks.actors):
+            columns[f"{actor}.utility"] = self.utilities[:, i]
+        for i, actor in enumerate(talks.actors):
+            if talks.roles[i] == "party":
+                columns[f"{actor}.walked_out"] = self.walked_out_step[:, i] != NOT_YET
+        return pd.DataFrame(columns)
