@@ -119,7 +119,7 @@ class NegotiationModel(Talks):
     def reporters(self) -> dict[str, Any]:
         """Plain numbers per issue column and per actor, for the first replication."""
         reporters: dict[str, Any] = {"steps": lambda m: m.steps, "finished": lambda m: bool(m.finished[0])}
-        for k, name in enumerate(self.negotiation.issue_names):
+        for k, name in enumerate(self.negotiation.column_names):
             reporters[f"{name}.agreed"] = lambda m, k=k: bool(m.agreed[0, k])
             reporters[f"{name}.value"] = lambda m, k=k: float(m.agreed_value[0, k])
             reporters[f"{name}.text"] = lambda m, k=k: float(m.text[0, k])

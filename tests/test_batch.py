@@ -31,7 +31,7 @@ def test_replication_i_equals_a_single_run_with_its_seed():
 def test_chunks_do_not_change_the_numbers(monkeypatch):
     scenario, protocol_cfg = astana()
     whole = run_batch(scenario, protocol_cfg, np.arange(300))
-    monkeypatch.setattr("sim.studies.batch.CELLS_PER_CHUNK", 64 * scenario.n_actors * scenario.n_issues)
+    monkeypatch.setattr("sim.studies.batch.CELLS_PER_CHUNK", 64 * scenario.n_actors * scenario.n_columns)
     assert chunk_size(scenario) == 64
     chunked = run_batch(scenario, protocol_cfg, np.arange(300))
     np.testing.assert_array_equal(whole.value, chunked.value)
@@ -51,7 +51,7 @@ def test_batch_summary_reports_probabilities_with_intervals():
     summary = summarize_batch(batch, 0)
     assert summary["replications"] == 200 and summary["seeds"] == [0, 199]
     for name, issue in summary["issues"].items():
-        k = scenario.issue_names.index(name)
+        k = scenario.column_names.index(name)
         assert issue["agreement_probability"] == pytest.approx(batch.agreed[:, k].mean())
         low, high = issue["interval"]
         assert low <= issue["agreement_probability"] <= high

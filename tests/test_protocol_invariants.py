@@ -57,7 +57,7 @@ def keep_issues(scenario: Scenario, columns: list[int]) -> Scenario:
     totals = stated.sum(axis=1, keepdims=True)
     return dataclasses.replace(
         scenario,
-        issues=tuple(scenario.issues[k] for k in columns),
+        columns=tuple(scenario.columns[k] for k in columns),
         ideal=scenario.ideal[:, columns],
         salience=np.divide(stated, totals, out=np.zeros_like(stated), where=totals > 0),
         stated_salience=stated,
@@ -123,7 +123,7 @@ def within_unit_interval(values: np.ndarray) -> bool:
 
 
 def assert_step_keeps_the_contract(model: NegotiationModel, agreed_before: np.ndarray) -> None:
-    replications, issues = model.n_replications, model.negotiation.n_issues
+    replications, issues = model.n_replications, model.negotiation.n_columns
     present = np.array([actor.present for actor in model.actors])
     active_before = ~model.finished_before_step
     assert model.positions.shape == (model.negotiation.n_actors, issues)

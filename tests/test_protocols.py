@@ -16,7 +16,7 @@ from conftest import make_model
 from sim import NegotiationModel
 from sim.analysis.eum import eum_forecast
 from sim.cli import preflight
-from sim.core.scenario import Issue, Role, Scenario
+from sim.core.scenario import Column, Role, Scenario
 from sim.errors import UserError
 from sim.outputs.outcome import Outcome
 from sim.outputs.summary import summarize
@@ -60,7 +60,7 @@ def one_issue(scenario: Scenario, issue: int) -> Scenario:
     stated = scenario.stated_salience[:, [issue]]
     return dataclasses.replace(
         scenario,
-        issues=(scenario.issues[issue],),
+        columns=(scenario.columns[issue],),
         ideal=scenario.ideal[:, [issue]],
         salience=np.where(stated > 0, 1.0, 0.0),
         stated_salience=stated,
@@ -72,7 +72,7 @@ def two_actors(guarantor_ideal: float, observer_ideal: float, observer_capabilit
     return Scenario(
         name="two",
         title="A guarantor and an observer",
-        issues=(Issue("issue", "low", "high"),),
+        columns=(Column("issue", "low", "high"),),
         actors=("guarantor", "observer"),
         display_names=("Guarantor", "Observer"),
         roles=(Role.signatory, Role.observer),
@@ -215,7 +215,7 @@ def ec_scenario(reservation: float) -> Scenario:
     return Scenario(
         name="ec",
         title="BDM EC example",
-        issues=(Issue("ec", "1 on the source scale", "10 on the source scale", scale=table.scale[0]),),
+        columns=(Column("ec", "1 on the source scale", "10 on the source scale", scale=table.scale[0]),),
         actors=table.actors,
         display_names=table.display_names,
         roles=(Role.signatory,) * n,

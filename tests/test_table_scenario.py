@@ -76,7 +76,7 @@ def test_positions_saliences_and_capabilities_from_a_small_table(tmp_path):
 
 def test_issue_labels_come_from_the_source(tmp_path):
     scenario = scenario_from_table(read_table(write(tmp_path, "small.csv", DECIDE_LABELLED)))
-    x, y = scenario.issues
+    x, y = scenario.columns
     assert (x.low, x.high, dict(x.marks), x.scale) == ("0: none", "200: all", {0.25: "half"}, (0.0, 200.0))
     assert (y.low, y.high, dict(y.marks), y.scale) == ("0", "100", {}, (0.0, 100.0))
     assert x.description == "Issue X"
@@ -87,8 +87,8 @@ def test_the_reference_point_is_marked_as_the_status_quo(tmp_path):
     header = '"prnrnmc"\t"prname"\t"isnr"\t"counvte"\t"pcom"\t"pat"\t"scom"\t"sat"\t"rp"\t"out"\n'
     rows = '\t\t\t\t"4.1"\t"0.48"\t\t\t\t\n3\t"x"\t"x1"\t"QMV"\t100\t20\t50\t80\t30\t90\n'
     scenario = scenario_from_table(read_table(write(tmp_path, "deu.tsv", header + rows)))
-    assert dict(scenario.issues[0].marks) == {0.3: "the reference point (status quo)"}
-    assert scenario.issues[0].description == "x (x1)"
+    assert dict(scenario.columns[0].marks) == {0.3: "the reference point (status quo)"}
+    assert scenario.columns[0].description == "x (x1)"
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ def bargainers(scenario: Scenario) -> np.ndarray:
 
 
 def positional_columns(scenario: Scenario) -> list[int]:
-    return [k for k, issue in enumerate(scenario.issues) if not issue.group]
+    return [k for k, issue in enumerate(scenario.columns) if not issue.division]
 
 
 @lru_cache(maxsize=32)
@@ -54,7 +54,7 @@ def _space(scenario: Scenario) -> IssueSpace | None:
 def reference_points(scenario: Scenario) -> dict[str, dict[str, float] | None]:
     """Per concept, its value on each positional issue (None where the concept is undefined)."""
     columns = positional_columns(scenario)
-    names = [scenario.issues[k].name for k in columns]
+    names = [scenario.columns[k].name for k in columns]
     space = _space(scenario)
     points: dict[str, dict[str, float] | None] = {}
     for concept in CONCEPTS:
@@ -75,7 +75,7 @@ def measure(
     if nash is not None:
         agreed_columns = [k for k in columns if agreed[k]]
         if agreed_columns:
-            gaps = [values[k] - nash[scenario.issues[k].name] for k in agreed_columns]
+            gaps = [values[k] - nash[scenario.columns[k].name] for k in agreed_columns]
             distance = float(np.sqrt(np.mean(np.square(gaps))))
     space = _space(scenario)
     gap = None if space is None else float(space.gap_above(utilities[bargainers(scenario)]))

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.core.scenario import Decision, Issue, IssueKind, Recognition, Record, Role, Scenario
+from sim.core.scenario import Column, Decision, IssueKind, Recognition, Record, Role, Scenario
 from sim.errors import UserError
 
 REQUIRED_ACTOR_FIELDS = ("name", "role", "ideal", "salience", "capability", "reservation")
@@ -79,34 +79,34 @@ def build_scenario(cfg: Mapping[str, Any]) -> Scenario:
         raise UserError(f"scenario '{name}' has no actors: list at least one under 'actors'")
 
     actor_names = [str(key) for key in actors_cfg]
-    issues: list[Issue] = []
+    issues: list[Column] = []
     division_recipients: dict[str, list[str]] = {}
     for key, spec in issues_cfg.items():
         where = f"issue '{key}'"
-        kind = choice(IssueKind, spec.get("kind") or IssueKind.position, f"scenario.issues.{key}.kind")
+        kind = choice(IssueKind, spec.get("kind") or IssueKind.position, f"scenario.columns.{key}.kind")
         if kind == IssueKind.division:
             recipients = [str(r) for r in (spec.get("recipients") or actor_names)]
             unknown = [r for r in recipients if r not in actor_names]
             if unknown:
                 raise UserError(
-                    f"scenario.issues.{key}.recipients names '{unknown[0]}', not an actor: "
+                    f"scenario.columns.{key}.recipients names '{unknown[0]}', not an actor: "
                     f"choose among {', '.join(actor_names)}"
                 )
             division_recipients[str(key)] = recipients
             issues.extend(
-                Issue(
+                Column(
                     name=f"{key}.{r}",
                     low=f"nothing for {r}",
                     high=f"all of it for {r}",
                     description=str(spec.get("description") or ""),
-                    group=str(key),
+                    division=str(key),
                 )
                 for r in recipients
             )
             continue
         scale = spec.get("scale") or (0.0, 1.0)
         issues.append(
-            Issue(
+            Column(
                 name=str(key),
                 low=str(_require(spec, "low", where, "label the end at 0 in words")),
                 high=str(_require(spec, "high", where, "label the end at 1 in words")),
@@ -154,14 +154,14 @@ def build_scenario(cfg: Mapping[str, Any]) -> Scenario:
             )
         )
         ideal = [
-            (1.0 if column.name == f"{column.group}.{actor}" else 0.0)
-            if column.group
+            (1.0 if column.name == f"{column.division}.{actor}" else 0.0)
+            if column.division
             else ideal_given[column.name]
             for column in issues
         ]
         salience = [
-            (salience_given[column.group] if column.name == f"{column.group}.{actor}" else 0.0)
-            if column.group
+            (salience_given[column.division] if column.name == f"{column.division}.{actor}" else 0.0)
+            if column.division
             else salience_given[column.name]
             for column in issues
         ]
@@ -247,7 +247,7 @@ def build_scenario(cfg: Mapping[str, Any]) -> Scenario:
     return Scenario(
         name=name,
         title=str(cfg.get("title") or name),
-        issues=tuple(issues),
+        columns=tuple(issues),
         actors=tuple(actor_names),
         display_names=tuple(rows["display"]),
         roles=roles,

@@ -41,12 +41,12 @@ class Preferences:
         self.patron_weight = float(scenario.patron_weight[index])
         self.exponent = scenario.utility_exponent
         self.present = bool(scenario.present[index])
-        self.n_groups = scenario.n_groups
-        self.disagreement_cost = (1.0 - self.reservation) / scenario.n_groups
+        self.n_issues = scenario.n_issues
+        self.disagreement_cost = (1.0 - self.reservation) / scenario.n_issues
         """What an issue left without agreement costs this actor."""
-        groups = scenario.group_matrix()
-        self._groups = groups if scenario.n_groups < scenario.n_issues else None
-        self.column_cost = self.disagreement_cost / groups.sum(axis=0)[groups.argmax(axis=1)]
+        matrix = scenario.issue_matrix()
+        self._issue_matrix = matrix if scenario.n_issues < scenario.n_columns else None
+        self.column_cost = self.disagreement_cost / matrix.sum(axis=0)[matrix.argmax(axis=1)]
         """The cost of no agreement spread over an issue's columns (one column unless a division)."""
         self.divisions = scenario.divisions()
         self.client: Preferences | None = None
@@ -58,11 +58,11 @@ class Preferences:
         distance = np.abs(text - self.ideal)
         return self.salience * (distance if self.exponent == 1 else distance**self.exponent)
 
-    def group_total(self, per_column: np.ndarray) -> np.ndarray:
+    def issue_total(self, per_column: np.ndarray) -> np.ndarray:
         """Each column's value summed over the columns of its issue (a division's shares count as one)."""
-        if self._groups is None:
+        if self._issue_matrix is None:
             return per_column
-        return (per_column @ self._groups) @ self._groups.T
+        return (per_column @ self._issue_matrix) @ self._issue_matrix.T
 
     def utility(self, values: np.ndarray, agreed: np.ndarray) -> np.ndarray:
         """Utility of an outcome: `values` where `agreed`, no agreement elsewhere."""

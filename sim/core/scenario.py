@@ -50,8 +50,13 @@ class Recognition(StrEnum):
 
 
 @dataclass(frozen=True)
-class Issue:
-    """One issue: a position on [0, 1] whose ends are labelled in words."""
+class Column:
+    """One column of the issue space: a position on [0, 1] whose ends are labelled in words.
+
+    A position issue is one column; a division (a budget among actors) is one column per
+    recipient's share, each naming its division. Users name issues; the model's arrays have
+    one entry per column.
+    """
 
     name: str
     low: str
@@ -61,13 +66,13 @@ class Issue:
     """The source's scale, for reporting a value back in the source's units."""
     marks: Mapping[float, str] = field(default_factory=dict)
     """Labelled points inside (0, 1), such as the status quo."""
-    group: str = ""
+    division: str = ""
     """For one recipient's share of a division (a budget among actors), the division's name."""
 
     @property
     def issue(self) -> str:
         """The issue this column belongs to: itself, or the division it is a share of."""
-        return self.group or self.name
+        return self.division or self.name
 
     def to_source(self, value: float) -> float:
         lo, hi = self.scale
@@ -109,7 +114,7 @@ class Scenario:
 
     name: str
     title: str
-    issues: tuple[Issue, ...]
+    columns: tuple[Column, ...]
     actors: tuple[str, ...]
     display_names: tuple[str, ...]
     roles: tuple[Role, ...]
@@ -154,45 +159,45 @@ class Scenario:
             object.__setattr__(self, "discount", np.ones(self.n_actors))
 
     @property
-    def issue_groups(self) -> tuple[str, ...]:
+    def issue_names(self) -> tuple[str, ...]:
         """The issues as the user names them: a division's share columns count as one issue."""
-        return tuple(dict.fromkeys(column.issue for column in self.issues))
+        return tuple(dict.fromkeys(column.issue for column in self.columns))
 
     @property
-    def n_groups(self) -> int:
-        return len(self.issue_groups)
+    def n_issues(self) -> int:
+        return len(self.issue_names)
 
-    def group_matrix(self) -> np.ndarray:
+    def issue_matrix(self) -> np.ndarray:
         """Columns (shape K) by issues (shape G): 1 where a column belongs to an issue."""
-        groups = self.issue_groups
-        matrix = np.zeros((self.n_issues, len(groups)))
-        for k, column in enumerate(self.issues):
-            matrix[k, groups.index(column.issue)] = 1.0
+        issues = self.issue_names
+        matrix = np.zeros((self.n_columns, len(issues)))
+        for k, column in enumerate(self.columns):
+            matrix[k, issues.index(column.issue)] = 1.0
         return matrix
 
     def divisions(self) -> dict[str, list[int]]:
         """Each division's name and its share columns."""
         out: dict[str, list[int]] = {}
-        for k, column in enumerate(self.issues):
-            if column.group:
-                out.setdefault(column.group, []).append(k)
+        for k, column in enumerate(self.columns):
+            if column.division:
+                out.setdefault(column.division, []).append(k)
         return out
 
     def weights(self) -> np.ndarray:
-        """Capability times stated salience, shape (actors, issues): how much each actor pulls a mean."""
+        """Capability times stated salience, shape (actors, columns): how much each actor pulls a mean."""
         return self.capability[:, None] * self.stated_salience
 
     @property
-    def issue_names(self) -> tuple[str, ...]:
-        return tuple(issue.name for issue in self.issues)
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
 
     @property
     def n_actors(self) -> int:
         return len(self.actors)
 
     @property
-    def n_issues(self) -> int:
-        return len(self.issues)
+    def n_columns(self) -> int:
+        return len(self.columns)
 
     @property
     def signatories(self) -> np.ndarray:

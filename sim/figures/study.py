@@ -51,7 +51,7 @@ def write_batch_plots(run_dir: Path, summary: dict[str, Any], batch: Any) -> lis
     axes.set_title(textwrap.fill(title, 60), fontsize=10)
     paths = [save_figure(figure, run_dir / "agreement.png")]
 
-    names = [issue.name for issue in batch.scenario.issues]
+    names = [issue.name for issue in batch.scenario.columns]
     positional = [issue for issue in issues if issue in names]
     columns = max(1, min(3, len(positional)))
     rows = max(1, int(np.ceil(len(positional) / columns)))
@@ -71,7 +71,7 @@ def write_batch_plots(run_dir: Path, summary: dict[str, Any], batch: Any) -> lis
         axes.set_xlim(0, 1)
         axes.set_title(f"{issue}: agreed in {values.size} of {len(batch)}", fontsize=10)
         axes.set_ylabel("replications")
-        ends = meta.get(issue, batch.scenario.issues[k].__dict__)
+        ends = meta.get(issue, batch.scenario.columns[k].__dict__)
         axes.set_xlabel(f"0 = {_short(ends['low'])}\n1 = {_short(ends['high'])}", fontsize=8)
     figure.suptitle(textwrap.fill(f"Agreed values — {title}", 90), fontsize=10)
     figure.tight_layout()

@@ -54,7 +54,7 @@ class Talks(mesa.Model):
         self.protocol = protocol
         self.seeds = seeds
         self.n_replications = len(seeds)
-        replications, issues = self.n_replications, negotiation.n_issues
+        replications, issues = self.n_replications, negotiation.n_columns
 
         self.text = np.full((replications, issues), np.nan)
         """The text on the table on each issue: the last one proposed or agreed."""

@@ -53,7 +53,7 @@ class Outcome:
         """One row per replication: seed, steps, per issue agreed/value/step, per actor utility."""
         talks = self.scenario
         columns: dict[str, Any] = {"seed": self.seeds, "steps": self.end_step}
-        for k, issue in enumerate(talks.issue_names):
+        for k, issue in enumerate(talks.column_names):
             columns[f"{issue}.agreed"] = self.agreed[:, k]
             columns[f"{issue}.value"] = self.value[:, k]
             columns[f"{issue}.step"] = np.where(self.agreed[:, k], self.agreed_step[:, k], np.nan)

@@ -21,8 +21,8 @@ def summarize(outcome: Outcome, replication: int = 0) -> dict[str, Any]:
     r = replication
     names = np.array([*talks.actors, TABLE])
     issues: dict[str, Any] = {}
-    for k, issue in enumerate(talks.issues):
-        if issue.group:
+    for k, issue in enumerate(talks.columns):
+        if issue.division:
             continue
         agreed = bool(outcome.agreed[r, k])
         value = float(outcome.value[r, k]) if agreed else None
@@ -43,7 +43,7 @@ def summarize(outcome: Outcome, replication: int = 0) -> dict[str, Any]:
     for division, columns in talks.divisions().items():
         first = columns[0]
         agreed = bool(outcome.agreed[r, first])
-        recipients = [talks.issues[k].name.removeprefix(f"{division}.") for k in columns]
+        recipients = [talks.columns[k].name.removeprefix(f"{division}.") for k in columns]
         shares = {who: float(outcome.value[r, k]) for who, k in zip(recipients, columns, strict=True)}
         issues[division] = {
             "agreed": agreed,
@@ -70,8 +70,8 @@ def summarize(outcome: Outcome, replication: int = 0) -> dict[str, Any]:
         },
         "issues_meta": {
             issue.name: {"low": issue.low, "high": issue.high, "description": issue.description}
-            for issue in talks.issues
-            if not issue.group
+            for issue in talks.columns
+            if not issue.division
         },
         "actors": {
             actor: {
@@ -81,8 +81,8 @@ def summarize(outcome: Outcome, replication: int = 0) -> dict[str, Any]:
                 "present": bool(talks.present[i]),
                 "ideal": {
                     issue.name: float(talks.ideal[i, k])
-                    for k, issue in enumerate(talks.issues)
-                    if not issue.group
+                    for k, issue in enumerate(talks.columns)
+                    if not issue.division
                 },
                 "reservation": float(talks.reservation[i]),
             }
@@ -157,8 +157,8 @@ def summarize_batch(batch: Outcome, base_seed: int) -> dict[str, Any]:
     talks, n = batch.scenario, len(batch)
     low, high = wilson_interval(batch.agreed.sum(axis=0), n)
     issues: dict[str, Any] = {}
-    for k, issue in enumerate(talks.issues):
-        if issue.group:
+    for k, issue in enumerate(talks.columns):
+        if issue.division:
             continue
         values = batch.value[batch.agreed[:, k], k]
         quantiles = np.quantile(values, [0.05, 0.25, 0.5, 0.75, 0.95]) if values.size else [np.nan] * 5
@@ -211,7 +211,7 @@ def summarize_batch(batch: Outcome, base_seed: int) -> dict[str, Any]:
     summary["measured_replications"] = len(measured)
     if talks.record:
         matches = np.ones(n, dtype=bool)
-        for k, issue in enumerate(talks.issue_names):
+        for k, issue in enumerate(talks.column_names):
             if issue in talks.record:
                 record = talks.record[issue]
                 matches &= np.array(
@@ -228,7 +228,7 @@ def division_shares(batch: Outcome, columns: list[int]) -> dict[str, Any]:
     """How a division was split: the proposer's share, its coalition partners', the excluded."""
     agreed = batch.agreed[:, columns[0]]
     shares = batch.value[agreed][:, columns]
-    recipients = [batch.scenario.issues[k].name.split(".", 1)[1] for k in columns]
+    recipients = [batch.scenario.columns[k].name.split(".", 1)[1] for k in columns]
     proposer = batch.agreed_proposer[agreed, columns[0]]
     proposer_column = np.array(
         [recipients.index(batch.scenario.actors[p]) if p >= 0 else -1 for p in proposer]

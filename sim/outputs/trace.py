@@ -30,7 +30,7 @@ def trace_frame(model: Talks) -> pd.DataFrame:
     offer = data["offer"]
     open_before = ~np.isnan(offer)
     actors = np.array([*talks.actors, TABLE])
-    issues = np.array(talks.issue_names)
+    issues = np.array(talks.column_names)
     signatories = np.array([g.index for g in model.signatories])
     present = np.array([actor.present for actor in model.actors])
     parts: dict[str, list[np.ndarray]] = {column: [] for column in ("seed", "step", *TRACE_COLUMNS[1:])}

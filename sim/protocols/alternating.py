@@ -84,7 +84,7 @@ class AlternatingOffers(Protocol):
         self.proposing_per_replication = [
             (number, g) for number, g in enumerate(self.signatories) if g.strategy.proposes_per_replication
         ]
-        self.positional = np.array([not column.group for column in model.negotiation.issues])
+        self.positional = np.array([not column.division for column in model.negotiation.columns])
         self.signatory_rows = np.array([g.index for g in self.signatories])
         capability = np.array([g.capability for g in self.signatories])
         self.cumulative_share = np.cumsum(capability / capability.sum())

@@ -94,7 +94,7 @@ class ExpectedUtilityChallenges(Protocol):
         if too_high.size:
             actor, issue = too_high[0]
             raise UserError(
-                f"scenario.actors.{talks.actors[actor]}.salience.{talks.issue_names[issue]} is "
+                f"scenario.actors.{talks.actors[actor]}.salience.{talks.column_names[issue]} is "
                 f"{stated[actor, issue]:g}: the eum protocol reads salience as a share of attention; "
                 "give a number in [0, 1]"
             )
@@ -103,7 +103,7 @@ class ExpectedUtilityChallenges(Protocol):
         self.weights = talks.weights()
         self.positions = np.where(present[:, None], talks.ideal, np.nan)
         """Every actor's current position per issue: ideal points at the start, NaN for the absent."""
-        self.players = [np.flatnonzero(present & (stated[:, k] > 0)) for k in range(talks.n_issues)]
+        self.players = [np.flatnonzero(present & (stated[:, k] > 0)) for k in range(talks.n_columns)]
         self.present_rows = np.flatnonzero(present)
         self.spans = np.array(
             [np.ptp(talks.ideal[rows, k]) if rows.size else 0.0 for k, rows in enumerate(self.players)]

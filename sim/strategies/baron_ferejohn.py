@@ -30,7 +30,7 @@ class BaronFerejohn(Strategy):
     def check(cls, scenario: Scenario, index: int) -> None:
         actor = scenario.actors[index]
         divisions = scenario.divisions()
-        if scenario.decision != "majority" or len(divisions) != 1 or scenario.n_groups != 1:
+        if scenario.decision != "majority" or len(divisions) != 1 or scenario.n_issues != 1:
             raise UserError(
                 f"scenario.actors.{actor}.strategy is baron_ferejohn, which needs one division issue decided "
                 "by majority (scenario.decision: majority): use time_dependent otherwise"
@@ -93,7 +93,7 @@ class BaronFerejohn(Strategy):
     def accepts(self, text: np.ndarray, tau: np.ndarray | float) -> np.ndarray:
         """Yes to any share worth at least the discounted value of the game."""
         actor = self.actor
-        worth = 1.0 - actor.group_total(actor.loss(text))
+        worth = 1.0 - actor.issue_total(actor.loss(text))
         return (worth >= 1.0 - actor.salience.sum() * (1.0 - self.continuation(actor)) - TOLERANCE) & (
             self.individually_rational(text)
         )

@@ -52,4 +52,4 @@ class Strategy:
     def individually_rational(self, text: np.ndarray) -> np.ndarray:
         """Whether each column's text is no worse for the actor than no agreement on its issue."""
         actor = self.actor
-        return actor.group_total(actor.loss(text)) <= actor.disagreement_cost + TOLERANCE
+        return actor.issue_total(actor.loss(text)) <= actor.disagreement_cost + TOLERANCE

@@ -34,7 +34,7 @@ class SubgamePerfect(Strategy):
                 f"scenario.actors.{actor}.strategy is subgame_perfect, which needs exactly two signatories "
                 "alternating (Rubinstein): use time_dependent for more"
             )
-        if scenario.n_groups != 1:
+        if scenario.n_issues != 1:
             raise UserError(
                 f"scenario.actors.{actor}.strategy is subgame_perfect, which needs exactly one issue: "
                 "use time_dependent for several"
@@ -68,7 +68,7 @@ class SubgamePerfect(Strategy):
     def accepts(self, text: np.ndarray, tau: np.ndarray | float) -> np.ndarray:
         """Yes to any text worth at least what refusing and proposing next is worth today."""
         actor = self.actor
-        worth = 1.0 - actor.group_total(actor.loss(text))
+        worth = 1.0 - actor.issue_total(actor.loss(text))
         due = actor.discount * self.share_as_proposer()
         return (worth >= due - TOLERANCE) & self.individually_rational(text)
 

@@ -74,12 +74,12 @@ class TimeDependent(Strategy):
     def accepts(self, text: np.ndarray, tau: np.ndarray | float) -> np.ndarray:
         actor = self.actor
         phi = self.concession(tau)
-        own = actor.group_total(actor.loss(text))
+        own = actor.issue_total(actor.loss(text))
         ok = own <= phi * actor.disagreement_cost + TOLERANCE
         client = actor.client
         if client is not None and actor.patron_weight > 0:
             weight = actor.patron_weight
-            effective = (1 - weight) * own + weight * client.group_total(client.loss(text))
+            effective = (1 - weight) * own + weight * client.issue_total(client.loss(text))
             budget = (1 - weight) * actor.disagreement_cost + weight * client.disagreement_cost
             ok &= effective <= phi * budget + TOLERANCE
         return ok

@@ -25,7 +25,7 @@ CELLS_PER_CHUNK = 200_000
 
 
 def chunk_size(scenario: Scenario) -> int:
-    return int(np.clip(CELLS_PER_CHUNK // (scenario.n_actors * scenario.n_issues), 64, 8192))
+    return int(np.clip(CELLS_PER_CHUNK // (scenario.n_actors * scenario.n_columns), 64, 8192))
 
 
 def run_batch(
@@ -40,14 +40,14 @@ def run_batch(
     """Run one negotiation per seed; keep outcomes (and the trace only when asked)."""
     seeds = np.asarray(seeds, dtype=np.int64)
     n, size = len(seeds), chunk_size(scenario)
-    agreed = np.zeros((n, scenario.n_issues), dtype=bool)
-    value = np.full((n, scenario.n_issues), np.nan)
-    agreed_step = np.full((n, scenario.n_issues), NOT_YET, dtype=np.int32)
+    agreed = np.zeros((n, scenario.n_columns), dtype=bool)
+    value = np.full((n, scenario.n_columns), np.nan)
+    agreed_step = np.full((n, scenario.n_columns), NOT_YET, dtype=np.int32)
     utilities = np.zeros((n, scenario.n_actors))
     walked = np.full((n, scenario.n_actors), NOT_YET, dtype=np.int32)
     end_step = np.zeros(n, dtype=np.int32)
-    forecast = np.full((n, scenario.n_issues), np.nan)
-    proposer = np.full((n, scenario.n_issues), NOT_YET, dtype=np.int32)
+    forecast = np.full((n, scenario.n_columns), np.nan)
+    proposer = np.full((n, scenario.n_columns), NOT_YET, dtype=np.int32)
     traces: list[pd.DataFrame] = []
     protocol_name = make_protocol(protocol_cfg).name
     bar = _progress_bar(n, progress)

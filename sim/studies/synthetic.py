@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.core.scenario import Issue, Role, Scenario
+from sim.core.scenario import Column, Role, Scenario
 
 
 def random_scenario(n_actors: int, n_issues: int, seed: int = 0) -> Scenario:
@@ -33,7 +33,7 @@ def random_scenario(n_actors: int, n_issues: int, seed: int = 0) -> Scenario:
     return Scenario(
         name=f"random_{n_actors}x{n_issues}",
         title=f"Random negotiation: {n_actors} actors, {n_issues} issues (seed {seed})",
-        issues=tuple(Issue(f"issue{k}", "low end", "high end") for k in range(n_issues)),
+        columns=tuple(Column(f"issue{k}", "low end", "high end") for k in range(n_issues)),
         actors=tuple(f"actor{i}" for i in range(n_actors)),
         display_names=tuple(f"Actor {i}" for i in range(n_actors)),
         roles=tuple(roles),

@@ -36,7 +36,7 @@ import numpy as np
 
 from sim.core.build import utility_exponent
 from sim.core.means import weighted_position
-from sim.core.scenario import Issue, Role, Scenario
+from sim.core.scenario import Column, Role, Scenario
 from sim.errors import UserError
 from sim.tables.readers import Table, read_table
 
@@ -133,7 +133,7 @@ def scenario_from_table(table: Table, options: TableOptions | None = None) -> Sc
     return Scenario(
         name=options.name or table.name,
         title=f"{table.title} ({FORMAT_NAMES.get(table.format, table.format)} table)",
-        issues=tuple(_issue(table, k) for k in range(len(table.issues))),
+        columns=tuple(_issue(table, k) for k in range(len(table.issues))),
         actors=table.actors,
         display_names=table.display_names,
         roles=tuple(Role.signatory if sign else Role.observer for sign in signs),
@@ -205,7 +205,7 @@ def _signatories(
     return signs & present
 
 
-def _issue(table: Table, k: int) -> Issue:
+def _issue(table: Table, k: int) -> Column:
     """Issue k with its ends and marks labelled from the source, on the unit scale."""
     low, high = table.scale[k]
     labels = {0.0: f"{low:g}", 1.0: f"{high:g}"}
@@ -223,7 +223,7 @@ def _issue(table: Table, k: int) -> Issue:
             labels[end] = f"{labels[end]}: {label}" if label else labels[end]
         else:
             marks[float(at)] = label
-    return Issue(
+    return Column(
         name=table.issues[k],
         low=labels[0.0],
         high=labels[1.0],
