@@ -1,4 +1,5 @@
-"""Bueno de Mesquita's expected-utility (challenge) model for one issue, vectorised over actors.
+"""Bueno de Mesquita's expected-utility (challenge) model for one issue, vectorised over actors
+(and, with `eum_rounds`, over a batch of problems solved side by side).
 
 Sources: B. Bueno de Mesquita (1994), "Political forecasting: an expected utility method", in
 Bueno de Mesquita & Stokman (eds.), European Community Decision Making, Yale UP (BDM 1994);
@@ -67,21 +68,38 @@ def weighted_median(values: ArrayLike, weights: ArrayLike) -> float:
 
     All-zero weights count every value equally.
     """
-    x, w = np.asarray(values, float), np.asarray(weights, float)
-    if w.sum() <= 0:
-        w = np.ones_like(x)
-    order = np.argsort(x, kind="stable")
-    x, cumulative = x[order], np.cumsum(w[order])
-    half = cumulative[-1] / 2
-    lower = x[np.searchsorted(cumulative, half * (1 - 1e-12))]
-    upper = x[min(np.searchsorted(cumulative, half * (1 + 1e-12), side="right"), len(x) - 1)]
-    return float((lower + upper) / 2)
+    return float(weighted_medians(np.asarray(values, float), np.asarray(weights, float)))
+
+
+def weighted_medians(values: Array, weights: Array) -> Array:
+    """`weighted_median` of every row (the last axis holds the values) of `values` and `weights`."""
+    values, weights = np.ascontiguousarray(values), np.ascontiguousarray(weights)
+    w = np.where(weights.sum(axis=-1, keepdims=True) <= 0, 1.0, weights)
+    order = np.argsort(values, axis=-1, kind="stable")
+    x = np.take_along_axis(values, order, axis=-1)
+    cumulative = np.cumsum(np.take_along_axis(w, order, axis=-1), axis=-1)
+    half = cumulative[..., -1:] / 2
+    lower = (cumulative < half * (1 - 1e-12)).sum(axis=-1, keepdims=True)
+    upper = np.minimum((cumulative <= half * (1 + 1e-12)).sum(axis=-1, keepdims=True), x.shape[-1] - 1)
+    return ((np.take_along_axis(x, lower, axis=-1) + np.take_along_axis(x, upper, axis=-1)) / 2)[..., 0]
 
 
 def weighted_mean(values: ArrayLike, weights: ArrayLike) -> float:
     """Σ w·x / Σ w, the compromise model's outcome; all-zero weights count every value equally."""
-    x, w = np.asarray(values, float), np.asarray(weights, float)
-    return float(np.average(x, weights=w if w.sum() > 0 else None))
+    return float(weighted_means(np.asarray(values, float), np.asarray(weights, float)))
+
+
+def weighted_means(values: Array, weights: Array) -> Array:
+    """`weighted_mean` of every row (the last axis holds the values) of `values` and `weights`.
+
+    The rows are made contiguous first: NumPy sums a row pairwise or in order depending on the
+    layout in memory, and a problem must give the same numbers whichever batch it is part of.
+    """
+    values, weights = np.ascontiguousarray(values), np.ascontiguousarray(weights)
+    total = weights.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        weighted = (values * weights).sum(axis=-1) / total
+    return np.where(total > 0, weighted, values.mean(axis=-1))
 
 
 def challenge_utilities(distance: ArrayLike, risk: ArrayLike = 1.0) -> tuple[Array, Array, Array]:
@@ -119,9 +137,7 @@ def expected_utility(
     """EU[i, j] of i challenging j (Q = T = 1), judged with i's risk exponent."""
     x, c, s = _validated(positions, capability, salience)
     delta = _distances(x, span)
-    r = np.broadcast_to(np.asarray(risk, float), x.shape)
-    utilities = challenge_utilities(delta, r[:, None])
-    return _challenge_value(_win_probability(delta, c * s, r, convention), s[None, :], *utilities)
+    return _expected_utility(delta, c, s, np.broadcast_to(np.asarray(risk, float), x.shape), convention)
 
 
 def risk_exponents(
@@ -133,13 +149,9 @@ def risk_exponents(
     convention: Convention = "domain",
 ) -> Array:
     """Each actor's risk exponent r ∈ [0.5, 2] from its exposure to challenges (Scholz et al. §5)."""
-    eu = expected_utility(positions, capability, salience, span=span, convention=convention)
-    exposure = eu.sum(axis=0) - np.diag(eu)
-    high, low = exposure.max(), exposure.min()
-    if high - low <= 1e-12 * max(1.0, abs(high)):
-        return np.ones_like(exposure)
-    relative = (2 * exposure - high - low) / (high - low)
-    return (1 - relative / 3) / (1 + relative / 3)
+    x, c, s = _validated(positions, capability, salience)
+    delta = _distances(x, span)
+    return _risk_exponents(delta, s, _win_probability(delta, c * s, np.ones(x.shape), convention))
 
 
 def eum_round(
@@ -159,36 +171,92 @@ def eum_round(
     delta = _distances(x, span)
     if not delta.any():
         return x.copy()
-    if risk is None:
-        r = risk_exponents(x, c, s, span=span, convention=convention)
-    else:
-        r = np.broadcast_to(np.asarray(risk, float), x.shape)
-        if not np.all(np.isfinite(r) & (r > 0)):
+    if risk is not None:
+        risk = np.broadcast_to(np.asarray(risk, float), x.shape)
+        if not np.all(np.isfinite(risk) & (risk > 0)):
             raise UserError("risk exponents must be positive and finite; pass e.g. risk=1.0 or risk=None")
-    probability = _win_probability(delta, c * s, r, convention)
-    utilities = challenge_utilities(delta, r[:, None])
-    own = _challenge_value(probability, s[None, :], *utilities)
-    other = _challenge_value(probability.T, s[:, None], *utilities)
-    apart = x[:, None] != x[None, :]
+    return _round(x, c, s, delta, risk, convention)
+
+
+def eum_rounds(
+    positions: Array, capability: Array, salience: Array, span: Array, *, convention: Convention = "domain"
+) -> Array:
+    """`eum_round` for a batch of problems at once, one per row: the last axis holds the players
+    (every one with a salience above zero), and each row's distances are divided by its `span`,
+    which must be positive and at least the range of its positions. Rows are made contiguous, as
+    in `weighted_means`, so that a problem's numbers do not depend on its batch."""
+    x, c, s = (np.ascontiguousarray(a, dtype=float) for a in (positions, capability, salience))
+    delta = np.abs(x[..., :, None] - x[..., None, :]) / span[..., None, None]
+    return _round(x, c, s, delta, None, convention)
+
+
+def _round(x: Array, c: Array, s: Array, delta: Array, risk: Array | None, convention: Convention) -> Array:
+    """Steps 1-6 above for every row: the risk exponents (unless given), then challenges and offers.
+    Under the domain convention P does not depend on the exponents, so it is worked out once."""
+    weight = c * s
+    neutral = None
+    if risk is None or convention == "domain":
+        neutral = _win_probability(delta, weight, np.ones(x.shape), convention)
+    if risk is None:
+        assert neutral is not None
+        r = _risk_exponents(delta, s, neutral)
+    else:
+        r = risk
+    if convention == "domain" and neutral is not None:
+        probability = neutral
+    else:
+        probability = _win_probability(delta, weight, r, convention)
+    return _move(x, s, delta, r, probability, convention)
+
+
+def _risk_exponents(delta: Array, salience: Array, neutral: Array) -> Array:
+    """Risk exponents from the exposures S_j, per row of a batch, given P with every r = 1."""
+    utilities = challenge_utilities(delta, np.ones(salience.shape)[..., :, None])
+    eu = _challenge_value(neutral, salience[..., None, :], *utilities)
+    exposure = eu.sum(axis=-2) - np.diagonal(eu, axis1=-2, axis2=-1)
+    high, low = exposure.max(axis=-1, keepdims=True), exposure.min(axis=-1, keepdims=True)
+    level = high - low <= 1e-12 * np.maximum(1.0, np.abs(high))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        relative = (2 * exposure - high - low) / (high - low)
+    return np.where(level, 1.0, (1 - relative / 3) / (1 + relative / 3))
+
+
+def _expected_utility(
+    delta: Array, capability: Array, salience: Array, risk: Array, convention: Convention
+) -> Array:
+    utilities = challenge_utilities(delta, risk[..., :, None])
+    probability = _win_probability(delta, capability * salience, risk, convention)
+    return _challenge_value(probability, salience[..., None, :], *utilities)
+
+
+def _move(x: Array, s: Array, delta: Array, r: Array, probability: Array, convention: Convention) -> Array:
+    """Each actor's position after the challenges and offers of one round (steps 3-6 above), per row."""
+    utilities = challenge_utilities(delta, r[..., :, None])
+    own = _challenge_value(probability, s[..., None, :], *utilities)
+    other = _challenge_value(np.swapaxes(probability, -1, -2), s[..., :, None], *utilities)
+    here = x[..., :, None]
+    apart = here != x[..., None, :]
     confrontation = apart & (other > own + TIE) & (own > TIE)
     yielding = apart & (own < -TIE) & (other > TIE)
     compromise = yielding & (other > -own + TIE)
     credible = confrontation | yielding
-    target = np.broadcast_to(x[None, :], own.shape)
+    target = np.broadcast_to(x[..., None, :], own.shape)
     ratio = np.divide(-own, other, out=np.ones_like(own), where=compromise)
-    offer = np.where(compromise, x[:, None] + (target - x[:, None]) * ratio, target)
-    move = np.abs(offer - x[:, None])
+    offer = np.where(compromise, here + (target - here) * ratio, target)
+    move = np.abs(offer - here)
     if convention == "scholz_code":
         kind = np.select([confrontation, compromise, credible], [0, 1, 2], default=3)
-        favoured = np.abs(own) * x[:, None] + np.abs(other) * target
+        favoured = np.abs(own) * here + np.abs(other) * target
         favoured = np.divide(favoured, np.abs(own) + np.abs(other), out=move.copy(), where=compromise)
-        key = np.where(kind == kind.min(axis=1, keepdims=True), np.where(compromise, favoured, move), np.inf)
-        choice = np.where(credible, key, np.inf).argmin(axis=1)
+        key = np.where(kind == kind.min(axis=-1, keepdims=True), np.where(compromise, favoured, move), np.inf)
+        choice = np.where(credible, key, np.inf).argmin(axis=-1)
     else:
-        nearest_move = np.where(credible, move, np.inf).min(axis=1, keepdims=True)
-        nearest = credible & (move <= nearest_move + TIE * (x.max() - x.min()))
-        choice = np.where(nearest, other, -np.inf).argmax(axis=1)
-    return np.where(credible.any(axis=1), offer[np.arange(len(x)), choice], x)
+        nearest_move = np.where(credible, move, np.inf).min(axis=-1, keepdims=True)
+        spread = (x.max(axis=-1) - x.min(axis=-1))[..., None, None]
+        nearest = credible & (move <= nearest_move + TIE * spread)
+        choice = np.where(nearest, other, -np.inf).argmax(axis=-1)
+    chosen = np.take_along_axis(offer, choice[..., None], axis=-1)[..., 0]
+    return np.where(credible.any(axis=-1), chosen, x)
 
 
 def eum_forecast(
@@ -231,10 +299,14 @@ def _challenge_value(
 def _win_probability(delta: Array, weight: Array, risk: Array, convention: Convention) -> Array:
     if convention not in ("domain", "scholz_code"):
         raise UserError(f"unknown convention {convention!r}; use 'domain' or 'scholz_code'")
-    far = delta ** risk[:, None] if convention == "scholz_code" else delta
-    votes = weight[:, None, None] * (far[:, None, :] - far[:, :, None])
-    support = np.clip(votes, 0, None).sum(axis=0)
-    total = np.abs(votes).sum() * np.ones_like(delta) if convention == "scholz_code" else weight.sum() * delta
+    far = delta ** risk[..., :, None] if convention == "scholz_code" else delta
+    votes = far[..., :, None, :] - far[..., :, :, None]
+    votes *= weight[..., :, None, None]
+    if convention == "scholz_code":
+        total = np.abs(votes).sum(axis=(-3, -2, -1))[..., None, None] * np.ones_like(delta)
+    else:
+        total = weight.sum(axis=-1)[..., None, None] * delta
+    support = np.clip(votes, 0, None, out=votes).sum(axis=-3)
     return np.divide(support, total, out=np.zeros_like(support), where=total > 0)
 
 

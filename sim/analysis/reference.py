@@ -7,7 +7,7 @@ them: `distance_to_nash`, the root mean square distance between the agreed value
 point over the agreed issues, and `pareto_gap`, how much every bargainer could still gain together
 (the largest t such that some full agreement gives each of them its outcome utility plus t).
 
-The bargainers are the present guarantors and parties, with their reservations as the
+The bargainers are the present signatories and parties, with their reservations as the
 disagreement point and equal weights. Division issues are left out (their shares are bound to
 sum to one, which the continuous issue space does not know).
 """
@@ -27,7 +27,7 @@ CONCEPTS = ("nash", "kalai_smorodinsky", "utilitarian", "egalitarian")
 
 
 def bargainers(scenario: Scenario) -> np.ndarray:
-    """The actors whose consent matters: present guarantors and parties."""
+    """The actors whose consent matters: present signatories and parties."""
     roles = np.array(scenario.roles)
     return scenario.present & np.isin(roles, (Role.signatory, Role.party))
 

@@ -6,26 +6,38 @@ any output is written; each message names the key and the fix.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
-from sim.core.scenario import Column, Decision, IssueKind, Recognition, Record, Role, Scenario
+from sim.core.checks import RULES, check_patron_weight, check_values
+from sim.core.scenario import (
+    Column,
+    Decision,
+    IssueKind,
+    Recognition,
+    Record,
+    Role,
+    Scenario,
+    normalise_salience,
+)
 from sim.errors import UserError
 
 REQUIRED_ACTOR_FIELDS = ("name", "role", "ideal", "salience", "capability", "reservation")
 
 
-def _number(value: Any, where: str, fix: str) -> float:
+def _given(value: Any, where: str, parameter: str) -> float:
+    """A value from the scenario file that must be a number (raises UserError)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise UserError(f"{where} is {value!r}, not a number: {fix}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise UserError(f"{where} is {value!r}, not a finite number: {fix}")
-    return number
+        raise UserError(f"{where} is {value!r}, not a number: {RULES[parameter].fix}")
+    return float(value)
+
+
+def _number(value: Any, where: str, parameter: str) -> float:
+    """A number from the scenario file, checked against the parameter's rule (`sim.core.checks`)."""
+    return float(check_values(_given(value, where, parameter), parameter, where))
 
 
 def _require(mapping: Mapping[str, Any], key: str, where: str, fix: str) -> Any:
@@ -34,9 +46,7 @@ def _require(mapping: Mapping[str, Any], key: str, where: str, fix: str) -> Any:
     return mapping[key]
 
 
-def _issue_values(
-    actor: str, kind: str, values: Mapping[str, Any], issues: list[str], lo: float, hi: float | None
-) -> list[float]:
+def _issue_values(actor: str, kind: str, values: Mapping[str, Any], issues: list[str]) -> list[float]:
     unknown = [key for key in values if key not in issues]
     if unknown:
         raise UserError(
@@ -49,15 +59,7 @@ def _issue_values(
             f"actor '{actor}' has no {kind} for issue '{missing[0]}': "
             f"add scenario.actors.{actor}.{kind}.{missing[0]}"
         )
-    out = []
-    for issue in issues:
-        where = f"scenario.actors.{actor}.{kind}.{issue}"
-        bound = f"between {lo:g} and {hi:g}" if hi is not None else f"at least {lo:g}"
-        number = _number(values[issue], where, f"give a number {bound}")
-        if number < lo or (hi is not None and number > hi):
-            raise UserError(f"{where} is {number:g}, outside the allowed range: give a number {bound}")
-        out.append(number)
-    return out
+    return [_number(values[issue], f"scenario.actors.{actor}.{kind}.{issue}", kind) for issue in issues]
 
 
 def utility_exponent(value: Any) -> int:
@@ -144,12 +146,12 @@ def build_scenario(cfg: Mapping[str, Any]) -> Scenario:
             _require(spec, key, where, f"add '{key}' to scenario.actors.{actor}")
         prefix = f"scenario.actors.{actor}"
         role = choice(Role, spec["role"], f"{prefix}.role")
-        ideals = _issue_values(actor, "ideal", spec.get("ideal") or {}, positional, 0.0, 1.0)
+        ideals = _issue_values(actor, "ideal", spec.get("ideal") or {}, positional)
         ideal_given = dict(zip(positional, ideals, strict=True))
         salience_given = dict(
             zip(
                 issue_names,
-                _issue_values(actor, "salience", spec["salience"], issue_names, 0.0, None),
+                _issue_values(actor, "salience", spec["salience"], issue_names),
                 strict=True,
             )
         )
@@ -166,38 +168,25 @@ def build_scenario(cfg: Mapping[str, Any]) -> Scenario:
             for column in issues
         ]
         strategy = str(spec.get("strategy") or "time_dependent")
-        discount = _number(spec.get("discount", 1.0), f"{prefix}.discount", "give a number in (0, 1]")
-        if not 0.0 < discount <= 1.0:
-            raise UserError(f"{prefix}.discount is {discount:g}: give a number in (0, 1]")
-        capability = _number(spec["capability"], f"{prefix}.capability", "give a positive number")
-        if capability <= 0:
-            raise UserError(f"{prefix}.capability is {capability:g}: give a positive number")
-        reservation = _number(spec["reservation"], f"{prefix}.reservation", "give a number in [0, 1)")
-        if not 0.0 <= reservation < 1.0:
-            raise UserError(f"{prefix}.reservation is {reservation:g}: give a number in [0, 1)")
-        concession = _number(spec.get("concession", 1.0), f"{prefix}.concession", "give a positive number")
-        if concession <= 0:
-            raise UserError(f"{prefix}.concession is {concession:g}: give a positive number")
+        discount = _number(spec.get("discount", 1.0), f"{prefix}.discount", "discount")
+        capability = _number(spec["capability"], f"{prefix}.capability", "capability")
+        reservation = _number(spec["reservation"], f"{prefix}.reservation", "reservation")
+        concession = _number(spec.get("concession", 1.0), f"{prefix}.concession", "concession")
         patience = spec.get("patience", 10)
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
             raise UserError(f"{prefix}.patience is {patience!r}: give a whole number of steps, 1 or more")
         client_name = spec.get("patron_of")
-        weight = _number(spec.get("patron_weight", 0.0), f"{prefix}.patron_weight", "give a number in [0, 1]")
+        weight = _given(spec.get("patron_weight", 0.0), f"{prefix}.patron_weight", "patron_weight")
         if client_name is None:
             client = -1
-            if weight != 0.0:
-                raise UserError(
-                    f"{prefix}.patron_weight is {weight:g} but patron_of is unset: name the client"
-                )
         else:
             if client_name not in actor_names:
                 known = ", ".join(actor_names)
                 raise UserError(f"{prefix}.patron_of is '{client_name}', not an actor: choose one of {known}")
             if client_name == actor:
                 raise UserError(f"{prefix}.patron_of names the actor itself: name another actor")
-            if not 0.0 <= weight <= 1.0:
-                raise UserError(f"{prefix}.patron_weight is {weight:g}: give a number in [0, 1]")
             client = actor_names.index(client_name)
+        weight = float(check_patron_weight(weight, client, f"{prefix}.patron_weight"))
         rows["display"].append(str(spec["name"]))
         rows["role"].append(role)
         rows["ideal"].append(ideal)
@@ -213,8 +202,7 @@ def build_scenario(cfg: Mapping[str, Any]) -> Scenario:
         rows["discount"].append(discount)
 
     stated = np.array(rows["salience"], dtype=float)
-    totals = stated.sum(axis=1, keepdims=True)
-    salience = np.divide(stated, totals, out=np.zeros_like(stated), where=totals > 0)
+    normalised = normalise_salience(stated)
 
     exponent = utility_exponent(cfg.get("utility_exponent", 1))
 
@@ -252,7 +240,7 @@ def build_scenario(cfg: Mapping[str, Any]) -> Scenario:
         display_names=tuple(rows["display"]),
         roles=roles,
         ideal=np.array(rows["ideal"], dtype=float),
-        salience=salience,
+        salience=normalised,
         capability=np.array(rows["capability"], dtype=float),
         reservation=np.array(rows["reservation"], dtype=float),
         concession=np.array(rows["concession"], dtype=float),

@@ -7,7 +7,10 @@ an actor can give way on each issue: far on the issues it cares little about, li
 A division's share columns count as one issue.
 
 Strategies (`sim.strategies`) decide on these preferences; the Mesa agents (`sim.model.agents`)
-carry them to the table.
+carry them to the table. In a batch of variants (`sim.core.variants`) a parameter that differs
+between replications holds one row per replication (shape (replications, 1), or (replications,
+columns) for ideal points and saliences), so that every formula broadcasts against the model's
+state of shape (replications, columns).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.core.scenario import Scenario
+from sim.core.variants import Parameters, parameters
 
 TOLERANCE = 1e-12
 """How far a loss may exceed a bound and still count as within it (rounding)."""
@@ -23,22 +27,24 @@ TOLERANCE = 1e-12
 class Preferences:
     """What one actor of a scenario wants: ideal points, saliences, capability, reservation.
 
-    `client` (the actor whose utility a patron weighs) and `target` (where the actor concedes
-    toward) are set when the actors take their seats at the table.
+    The numbers come from `numbers` (a batch's `Parameters`), else from the scenario. `client`
+    (the actor whose utility a patron weighs) and `target` (where the actor concedes toward) are
+    set when the actors take their seats at the table.
     """
 
-    def __init__(self, scenario: Scenario, index: int) -> None:
+    def __init__(self, scenario: Scenario, index: int, numbers: Parameters | None = None) -> None:
+        numbers = numbers if numbers is not None else parameters(scenario)
         self.index = index
         self.key = scenario.actors[index]
         self.display_name = scenario.display_names[index]
-        self.ideal = scenario.ideal[index]
-        self.salience = scenario.salience[index]
-        self.capability = float(scenario.capability[index])
-        self.reservation = float(scenario.reservation[index])
-        self.beta = float(scenario.concession[index])
+        self.ideal = numbers.of_actor("ideal", index)
+        self.salience = numbers.of_actor("salience", index)
+        self.capability = numbers.of_actor("capability", index)
+        self.reservation = numbers.of_actor("reservation", index)
+        self.beta = numbers.of_actor("concession", index)
         """Concession exponent of the aspiration curve: < 1 Boulware, > 1 Conceder."""
-        self.discount = float(scenario.discount[index])
-        self.patron_weight = float(scenario.patron_weight[index])
+        self.discount = numbers.of_actor("discount", index)
+        self.patron_weight = numbers.of_actor("patron_weight", index)
         self.exponent = scenario.utility_exponent
         self.present = bool(scenario.present[index])
         self.n_issues = scenario.n_issues
@@ -50,7 +56,7 @@ class Preferences:
         """The cost of no agreement spread over an issue's columns (one column unless a division)."""
         self.divisions = scenario.divisions()
         self.client: Preferences | None = None
-        self.target = self.ideal.copy()
+        self.target = np.array(self.ideal, copy=True)
         """Where this actor concedes toward: the weighted ideal of the other signatories."""
 
     def loss(self, text: np.ndarray) -> np.ndarray:

@@ -49,6 +49,13 @@ class Recognition(StrEnum):
     capability = "capability"
 
 
+def normalise_salience(stated: np.ndarray) -> np.ndarray:
+    """Saliences as an actor's utility weighs them: each actor's stated saliences (the last axis)
+    divided by their sum, or all zero where they sum to zero."""
+    totals = stated.sum(axis=-1, keepdims=True)
+    return np.divide(stated, totals, out=np.zeros_like(stated), where=totals > 0)
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of the issue space: a position on [0, 1] whose ends are labelled in words.
@@ -135,7 +142,7 @@ class Scenario:
     utility_exponent: int = 1
     record: Mapping[str, Record] = field(default_factory=dict)
     source: str = ""
-    stated_salience: np.ndarray | None = None
+    stated_salience: np.ndarray = field(default_factory=lambda: np.empty(0))
     """Saliences as the source states them, before normalising: the weights of capability-and-
     salience-weighted means across actors (the compromise, drafts, targets). Defaults to `salience`."""
 
@@ -145,17 +152,17 @@ class Scenario:
     """Who proposes, when the scenario's institution prescribes it (`rotate` puts the first first)."""
     strategies: tuple[str, ...] = ()
     """Each actor's strategy (a name in `sim.strategies.STRATEGIES`); time-dependent by default."""
-    discount: np.ndarray | None = None
+    discount: np.ndarray = field(default_factory=lambda: np.empty(0))
     """Each actor's discount factor per step, for the strategies that use one."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """The scenario's own words for the generic roles (Astana: signatory -> guarantor)."""
 
     def __post_init__(self) -> None:
-        if self.stated_salience is None:
+        if self.stated_salience.size == 0:
             object.__setattr__(self, "stated_salience", self.salience)
         if not self.strategies:
             object.__setattr__(self, "strategies", ("time_dependent",) * self.n_actors)
-        if self.discount is None:
+        if self.discount.size == 0:
             object.__setattr__(self, "discount", np.ones(self.n_actors))
 
     @property

@@ -6,7 +6,9 @@ position, its answers and its proposals: by default time-dependent concession, u
 patron also weighs its client (in Astana, Russia and Iran the government, Turkey the
 opposition) — how a party sways talks it does not sign. The model runs many replications in
 lockstep, so a decision is an array with one row per replication (shape (replications, issues))
-or, where it does not depend on the replication, one value per issue.
+or, where it does not depend on the replication, one value per issue. In a batch of variants
+(`sim.core.variants`) an actor's numbers may differ between replications: they then hold one
+row per replication too.
 
 Roles are generic (`sim.core.scenario.Role`); a scenario may label them in its own words
 (`labels`: the signatories of Astana are its guarantors).
@@ -22,6 +24,7 @@ import numpy as np
 from sim.core.means import weighted_position
 from sim.core.preferences import TOLERANCE, Preferences
 from sim.core.scenario import Role, Scenario
+from sim.core.variants import Parameters
 from sim.strategies.base import Strategy
 
 
@@ -30,8 +33,15 @@ class Actor(mesa.Agent, Preferences):
 
     role: ClassVar[Role]
 
-    def __init__(self, model: mesa.Model, scenario: Scenario, index: int, strategy: type[Strategy]) -> None:
-        super().__init__(model, scenario, index)  # mesa.Agent passes scenario and index on to Preferences
+    def __init__(
+        self,
+        model: mesa.Model,
+        scenario: Scenario,
+        index: int,
+        strategy: type[Strategy],
+        numbers: Parameters | None = None,
+    ) -> None:
+        super().__init__(model, scenario, index, numbers)  # type: ignore[call-arg, arg-type]  # mesa.Agent passes them on
         self.strategy = strategy(self)
 
     # Decisions, as the actor's strategy makes them
@@ -69,8 +79,15 @@ class Party(Actor):
 
     role = Role.party
 
-    def __init__(self, model: mesa.Model, scenario: Scenario, index: int, strategy: type[Strategy]) -> None:
-        super().__init__(model, scenario, index, strategy)
+    def __init__(
+        self,
+        model: mesa.Model,
+        scenario: Scenario,
+        index: int,
+        strategy: type[Strategy],
+        numbers: Parameters | None = None,
+    ) -> None:
+        super().__init__(model, scenario, index, strategy, numbers)
         self.patience = int(scenario.patience[index])
         self.unhappy_steps: np.ndarray | int = 0
 

@@ -2,7 +2,9 @@
 
 One model runs a batch of independent replications in lockstep (one for an interactive run,
 thousands for a Monte Carlo study): every array of state has one row per replication, and the
-replication with seed s gives the same numbers whether it runs alone or in a batch.
+replication with seed s gives the same numbers whether it runs alone or in a batch. Replications
+may also differ in the scenario's numbers (`variants`, `sim.core.variants`): replication i then
+runs variant i, and gives the numbers of a single run of that variant with its seed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 
 from sim.core.means import weighted_position
 from sim.core.scenario import Scenario
+from sim.core.variants import Variants, parameters
 from sim.model.agents import ROLE_CLASSES, Actor, Mediator, Observer, Party, Signatory
 from sim.strategies import STRATEGIES
 
@@ -30,8 +33,11 @@ logging.getLogger("MESA").setLevel(logging.WARNING)
 class BargainingRules(Protocol):
     """What the model needs of a bargaining protocol (`sim.protocols`): a deadline and a step."""
 
-    name: str
-    max_steps: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def max_steps(self) -> int: ...
 
     def setup(self, model: Talks) -> None: ...
 
@@ -39,7 +45,8 @@ class BargainingRules(Protocol):
 
 
 class Talks(mesa.Model):
-    """Multilateral talks, issue by issue, under a bargaining protocol, for a batch of seeds."""
+    """Multilateral talks, issue by issue, under a bargaining protocol, for a batch of seeds
+    (and, with `variants`, one variant of the scenario's numbers per seed)."""
 
     def __init__(
         self,
@@ -47,13 +54,18 @@ class Talks(mesa.Model):
         protocol: BargainingRules,
         seeds: Sequence[int] | np.ndarray | int = 0,
         record_trace: bool = True,
+        variants: Variants | None = None,
     ) -> None:
         seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
+        if variants is not None and len(variants) != len(seeds):
+            raise ValueError(f"{len(variants)} variants for {len(seeds)} seeds: give one seed per variant")
         super().__init__(rng=int(seeds[0]))
         self.negotiation = negotiation
         self.protocol = protocol
         self.seeds = seeds
         self.n_replications = len(seeds)
+        self.parameters = parameters(negotiation, variants)
+        """The scenario's numbers, with one row per replication where variants set them."""
         replications, issues = self.n_replications, negotiation.n_columns
 
         self.text = np.full((replications, issues), np.nan)
@@ -71,10 +83,13 @@ class Talks(mesa.Model):
         self.walked_out_step = np.full((replications, negotiation.n_actors), NOT_YET)
         self.proposer = np.full(replications, NOT_YET)
         self.positions = np.full((negotiation.n_actors, issues), np.nan)
-        """Each actor's position on each issue this step (NaN for absent actors)."""
+        """Each actor's position on each issue this step (NaN for absent actors); shape (actors,
+        issues), or (replications, actors, issues) where variants make positions differ."""
 
         self.actors: list[Actor] = [
-            ROLE_CLASSES[role](self, negotiation, index, STRATEGIES[negotiation.strategies[index]])
+            ROLE_CLASSES[role](
+                self, negotiation, index, STRATEGIES[negotiation.strategies[index]], self.parameters
+            )
             for index, role in enumerate(negotiation.roles)
         ]
         for actor in self.actors:
@@ -115,14 +130,14 @@ class Talks(mesa.Model):
 
     def _set_targets(self) -> None:
         """Each actor concedes toward the capability-and-salience-weighted ideal of the other signatories."""
-        weights = self.negotiation.weights()
+        weights = self.parameters.weights()
         signatory = np.zeros(len(self.actors), dtype=bool)
         signatory[[g.index for g in self.signatories]] = True
         for actor in self.actors:
             others = signatory.copy()
             others[actor.index] = False
             if others.any():
-                actor.target = weighted_position(self.negotiation.ideal, weights, others[:, None])
+                actor.target = weighted_position(self.parameters.ideal, weights, others[:, None])
 
     # Time
 
@@ -190,8 +205,9 @@ class Talks(mesa.Model):
         return np.where(np.isnan(self.forecast), self.agreed_value, self.forecast)
 
     def current_utility(self, actor: Actor) -> np.ndarray:
-        """Each replication's utility for `actor` if the texts on the table were adopted now."""
-        adopted = (self.agreed | self.open) & ~np.isnan(self.text)
+        """Each replication's utility for `actor` if the texts on the table were adopted now; once
+        its talks have ended, the utility of their outcome."""
+        adopted = (self.agreed | (self.open & ~self.finished[:, None])) & ~np.isnan(self.text)
         return actor.utility(np.nan_to_num(self.text), adopted)
 
     def final_utilities(self) -> np.ndarray:

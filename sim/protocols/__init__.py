@@ -23,7 +23,7 @@ def make_protocol(config: ProtocolConfig | Mapping[str, Any]) -> Protocol:
         name, params = config.name, None
     else:
         params = dict(config)
-        name = params.get("name")
+        name = str(params.get("name"))
     if name not in PROTOCOLS:
         raise UserError(f"unknown protocol '{name}': choose one of {', '.join(PROTOCOLS)}")
     protocol = PROTOCOLS[name]

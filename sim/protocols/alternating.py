@@ -22,6 +22,8 @@ Each step:
    go on;
 5. each party reviews the open texts and may walk out, which ends the talks on them.
 The talks end when every issue is closed, a party walks out, or the deadline `max_steps` passes.
+In a batch of variants the positions, recognition probabilities, draft weights and observers'
+shares are worked out per replication.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ DEFAULT_RECOGNITION = Recognition.capability
 """Used unless the protocol's configuration or the scenario names another rule."""
 RECOGNITION_DRAW = 1
 """The purpose number of the random stream that recognises proposers."""
+PLANNED_CELLS = 1_000_000
+"""Steps times rows times actors times columns of positions worked out at once: bounds the memory
+they hold (and keeps the arrays of a batch of variants small enough to stay in cache)."""
 
 
 @dataclass
@@ -86,22 +91,43 @@ class AlternatingOffers(Protocol):
         ]
         self.positional = np.array([not column.division for column in model.negotiation.columns])
         self.signatory_rows = np.array([g.index for g in self.signatories])
-        capability = np.array([g.capability for g in self.signatories])
-        self.cumulative_share = np.cumsum(capability / capability.sum())
-        self.draft_weights = model.negotiation.weights()[self.signatory_rows]
+        numbers = model.parameters
+        capability = numbers.capability[..., self.signatory_rows]
+        self.cumulative_share = np.cumsum(capability / capability.sum(axis=-1, keepdims=True), axis=-1)
+        """Per replication where capabilities differ: the signatories' cumulative shares of capability."""
+        self.draft_weights = numbers.weights()[..., self.signatory_rows, :]
         present_capability = sum(actor.capability for actor in model.actors if actor.present)
         self.support_share = {o.key: o.capability / present_capability for o in model.observers}
         self.steps_without_agreement = np.zeros(model.n_replications, dtype=int)
         steps = np.arange(1, self.max_steps + 1)
         self.recognition_draws = streams.uniform(model.seeds[None, :], steps[:, None], RECOGNITION_DRAW)
-        taus = (np.arange(1, self.max_steps + 1) / self.max_steps)[:, None]
-        self.planned_positions = np.array(
-            [
-                actor.demand(taus) if actor.present else np.full(taus.shape[:1] + actor.ideal.shape, np.nan)
-                for actor in model.actors
-            ]
+        rows = 1 if model.parameters.first is None else model.n_replications
+        cells = rows * model.negotiation.n_actors * model.negotiation.n_columns
+        self.block = max(1, PLANNED_CELLS // cells)
+        """Steps whose positions are worked out together (all of them, unless variants make the
+        positions differ between replications)."""
+        self.plan(model, 1)
+
+    def plan(self, model: Talks, first: int) -> None:
+        """Work out each actor's position at steps `first`, `first` + 1, ..., a block at a time: it
+        depends on time alone, so it is worked out before the steps run."""
+        steps = np.arange(first, min(first + self.block, self.max_steps + 1))
+        taus = (steps / self.max_steps)[:, None, None]
+        demands = [
+            actor.demand(taus)
+            if actor.present
+            else np.full((len(steps), 1, model.negotiation.n_columns), np.nan)
+            for actor in model.actors
+        ]
+        self.planned_positions = np.stack(np.broadcast_arrays(*demands), axis=2)
+        """Each actor's position at the planned steps, shape (steps, 1, actors, columns), or (steps,
+        replications, actors, columns) where variants make positions differ."""
+        self.planned_from = first
+        self.per_replication = self.planned_positions.shape[1] > 1
+        self.rows = (
+            np.arange(model.n_replications) * model.negotiation.n_actors if self.per_replication else 0
         )
-        """Each actor's position at every step: it depends on time alone, so it is worked out once."""
+        """Where each replication's positions start among a step's positions, row by row."""
 
     def recognise(self, model: Talks) -> np.ndarray:
         """Which signatory proposes in each replication this step (an index into the signatories)."""
@@ -111,15 +137,21 @@ class AlternatingOffers(Protocol):
         draw = self.recognition_draws[model.steps - 1]
         if self.recognition == Recognition.random:
             return np.minimum((draw * count).astype(int), count - 1)
-        return np.minimum(np.searchsorted(self.cumulative_share, draw, side="right"), count - 1)
+        passed = sum(self.cumulative_share[..., k] <= draw for k in range(count))
+        return np.minimum(passed, count - 1)
 
     def step(self, model: Talks) -> None:
         tau = model.tau
         active = ~model.finished
-        model.positions = self.planned_positions[:, model.steps - 1]
+        if model.steps >= self.planned_from + len(self.planned_positions):
+            self.plan(model, model.steps)
+        positions = self.planned_positions[model.steps - self.planned_from]
+        model.positions = positions if self.per_replication else positions[0]
 
         speaker = self.recognise(model)
-        text = model.positions[self.signatory_rows][speaker]
+        text = positions.reshape(-1, positions.shape[-1]).take(
+            self.rows + self.signatory_rows[speaker], axis=0
+        )
         for number, signatory in self.proposing_per_replication:
             proposal = signatory.proposal(model.seeds, model.steps, tau)
             text = np.where((speaker == number)[:, None], proposal, text)
@@ -128,7 +160,7 @@ class AlternatingOffers(Protocol):
         if model.mediator is not None:
             mediating = active & (self.steps_without_agreement >= self.stall_steps)
             if mediating.any():
-                draft = model.mediator.draft(model.positions[self.signatory_rows], self.draft_weights)
+                draft = model.mediator.draft(model.positions[..., self.signatory_rows, :], self.draft_weights)
                 text = np.where(mediating[:, None] & self.positional, draft, text)
                 model.proposer = np.where(mediating, model.mediator.index, model.proposer)
         model.text = np.where(model.open, text, model.text)

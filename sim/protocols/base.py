@@ -40,7 +40,9 @@ class Protocol:
 
     Subclasses set `name` and `Config` (a dataclass extending `ProtocolConfig`), read their
     parameters from `self.config`, and implement `step`, which advances every unfinished
-    replication of the model by one step. A step sets `model.positions` (actors x issues),
+    replication of the model by one step, reading the scenario's numbers from `model.parameters`
+    (per replication in a batch of variants). A step sets `model.positions` (actors x issues, or
+    replications x actors x issues where variants make them differ),
     `model.text` and `model.proposer` (the actor whose text is on the table, or -1 for the table
     itself), and closes issues with `model.close`.
     """

@@ -12,8 +12,8 @@ over the present actors, with c_i s_ik = `Scenario.weights()` (capability times 
 it minimises Σ_i c_i s_ik (x - x*_ik)², and is the benchmark every forecasting protocol is
 compared with. Where no present actor cares about an issue (every weight zero) the text is the
 plain mean of their ideal points. The text is the forecast (`model.forecast`); it is put once to
-the guarantors, as at their deadline (tau = 1), and is agreed on every issue where all of them
-accept it. The talks end after step 1.
+the signatories, as at their deadline (tau = 1), and is agreed on every issue where all of them
+accept it. The talks end after step 1. In a batch of variants the text is worked out per replication.
 """
 
 from __future__ import annotations
@@ -41,10 +41,10 @@ class Compromise(Protocol):
     Config = CompromiseConfig
 
     def setup(self, model: Talks) -> None:
-        talks = model.negotiation
-        present = talks.present[:, None]
-        self.ideals = np.where(present, talks.ideal, np.nan)
-        self.text = weighted_position(talks.ideal, talks.weights(), present)
+        numbers = model.parameters
+        present = model.negotiation.present[:, None]
+        self.ideals = np.where(present, numbers.ideal, np.nan)
+        self.text = weighted_position(numbers.ideal, numbers.weights(), present)
 
     def step(self, model: Talks) -> None:
         active = ~model.finished

@@ -21,7 +21,9 @@ cares about an issue, its forecast is the plain median (or mean) of their ideal 
 
 Stated saliences are BDM's shares of attention and must lie in [0, 1]. Parties move their
 positions in the challenges like everyone else but do not walk out: the running forecast is
-not a proposal put to them. Nothing is drawn at random.
+not a proposal put to them. Nothing is drawn at random. In a batch of variants every replication
+plays its own challenges, settles when its own positions do, and ends then; the problems of all
+replications and issues with the same players are solved together (`sim.analysis.eum.eum_rounds`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import cast
 
 import numpy as np
 
-from sim.analysis.eum import Convention, eum_round, weighted_mean, weighted_median
+from sim.analysis.eum import Convention, eum_rounds, weighted_means, weighted_medians
 from sim.core.build import choice
 from sim.errors import UserError
 from sim.model.model import TABLE, Talks
@@ -53,7 +55,10 @@ class ConventionName(StrEnum):
     scholz_code = "scholz_code"
 
 
-STATISTICS = {Statistic.median: weighted_median, Statistic.mean: weighted_mean}
+STATISTICS = {Statistic.median: weighted_medians, Statistic.mean: weighted_means}
+CELLS_PER_BLOCK = 1_000_000
+"""Problems times players cubed: bounds the memory of one block of challenges (the votes of every
+player on every pair)."""
 
 
 @dataclass
@@ -87,64 +92,91 @@ class ExpectedUtilityChallenges(Protocol):
     config: EumConfig
 
     def setup(self, model: Talks) -> None:
-        talks = model.negotiation
-        stated = talks.stated_salience
-        present = talks.present
-        too_high = np.argwhere(present[:, None] & (stated > 1.0))
+        talks, numbers = model.negotiation, model.parameters
+        stated = numbers.stated_salience
+        rows = len(stated) if stated.ndim == 3 else 1  # one per replication where variants set the numbers
+        shape = (rows, talks.n_actors, talks.n_columns)
+        stated = np.broadcast_to(stated, shape)
+        present = talks.present[:, None]
+        too_high = np.argwhere(present & (stated > 1.0))
         if too_high.size:
-            actor, issue = too_high[0]
+            row, actor, issue = too_high[0]
             raise UserError(
                 f"scenario.actors.{talks.actors[actor]}.salience.{talks.column_names[issue]} is "
-                f"{stated[actor, issue]:g}: the eum protocol reads salience as a share of attention; "
-                "give a number in [0, 1]"
+                f"{stated[row, actor, issue]:g}{numbers.where(row)}: the eum protocol reads salience as a "
+                "share of attention; give a number in [0, 1]"
             )
-        self.capability = talks.capability
+        ideal = np.broadcast_to(numbers.ideal, shape)
+        self.capability = np.broadcast_to(numbers.capability, shape[:2])
         self.salience = stated
-        self.weights = talks.weights()
-        self.positions = np.where(present[:, None], talks.ideal, np.nan)
-        """Every actor's current position per issue: ideal points at the start, NaN for the absent."""
-        self.players = [np.flatnonzero(present & (stated[:, k] > 0)) for k in range(talks.n_columns)]
-        self.present_rows = np.flatnonzero(present)
-        self.spans = np.array(
-            [np.ptp(talks.ideal[rows, k]) if rows.size else 0.0 for k, rows in enumerate(self.players)]
-        )
+        self.weights = np.broadcast_to(numbers.weights(), shape)
+        self.positions = np.where(present, ideal, np.nan)
+        """Every actor's current position per row and issue: ideal points at the start, NaN for the absent."""
+        players = present & (stated > 0)
+        counted = players.any(axis=1)
+        high = np.where(players, ideal, -np.inf).max(axis=1)
+        low = np.where(players, ideal, np.inf).min(axis=1)
+        self.spans = np.where(counted, high - low, 0.0)
+        """The range d of the players' ideal points, per row and issue."""
         self.settled = self.spans == 0
+        members = np.where(counted[:, None, :], players, present)
+        self.players = _groups(np.moveaxis(players, 1, 2).reshape(-1, talks.n_actors))
+        """The (row, issue) problems, flattened, grouped by their players."""
+        self.members = _groups(np.moveaxis(members, 1, 2).reshape(-1, talks.n_actors))
+        """The same, grouped by the actors each forecast counts: the players, or every present
+        actor where nobody cares about the issue."""
 
-    def play_round(self, issue: int) -> None:
-        rows = self.players[issue]
-        before = self.positions[rows, issue]
-        after = eum_round(
-            before,
-            self.capability[rows],
-            self.salience[rows, issue],
-            span=self.spans[issue],
-            convention=cast(Convention, self.config.convention.value),
-        )
-        self.positions[rows, issue] = after
-        self.settled[issue] = np.abs(after - before).max() <= self.config.tolerance * self.spans[issue]
+    def play_round(self) -> None:
+        """One round of challenges on every problem not yet settled."""
+        columns = self.spans.shape[1]
+        unsettled = ~self.settled.reshape(-1)
+        for problems, actors in self.players:
+            pending = problems[unsettled[problems]]
+            if not pending.size:
+                continue
+            block = max(1, CELLS_PER_BLOCK // actors.size**3)
+            for start in range(0, pending.size, block):
+                row, issue = np.divmod(pending[start : start + block], columns)
+                cells = (row[:, None], actors, issue[:, None])
+                before = self.positions[cells]
+                span = self.spans[row, issue]
+                after = eum_rounds(
+                    before,
+                    self.capability[row[:, None], actors],
+                    self.salience[cells],
+                    span,
+                    convention=cast(Convention, self.config.convention.value),
+                )
+                self.positions[cells] = after
+                self.settled[row, issue] = np.abs(after - before).max(axis=1) <= self.config.tolerance * span
 
     def current_forecast(self) -> np.ndarray:
-        """The weighted median (or mean) of the players' positions per issue."""
+        """The weighted median (or mean) of the players' positions, per row and issue."""
         summarise = STATISTICS[self.config.statistic]
-        everyone = self.present_rows
-        return np.array(
-            [
-                summarise(self.positions[rows, issue], self.weights[rows, issue])
-                if rows.size
-                else summarise(self.positions[everyone, issue], np.zeros(everyone.size))
-                for issue, rows in enumerate(self.players)
-            ]
-        )
+        positions = np.moveaxis(self.positions, 1, 2).reshape(-1, self.positions.shape[1])
+        weights = np.moveaxis(self.weights, 1, 2).reshape(positions.shape)
+        forecast = np.empty(positions.shape[0])
+        for problems, actors in self.members:
+            forecast[problems] = summarise(positions[problems][:, actors], weights[problems][:, actors])
+        return forecast.reshape(self.spans.shape)
 
     def step(self, model: Talks) -> None:
         active = ~model.finished
-        for issue in np.flatnonzero(~self.settled):
-            self.play_round(issue)
-        model.positions = self.positions.copy()
+        self.play_round()
+        model.positions = self.positions.copy() if len(self.positions) > 1 else self.positions[0].copy()
         model.proposer = np.full(model.n_replications, TABLE)
         model.text = np.where(model.open, self.current_forecast(), model.text)
         model.accepting = np.stack(model.signatories.map("accepts", model.text, 1.0), axis=1)
-        if self.settled.all() or model.steps >= self.max_steps:
-            model.forecast = np.where(active[:, None], model.text, model.forecast)
-            model.close(active[:, None] & model.open & model.accepting.all(axis=1))
-            model.finish(active)
+        ending = active & (self.settled.all(axis=1) | (model.steps >= self.max_steps))
+        if ending.any():
+            model.forecast = np.where(ending[:, None], model.text, model.forecast)
+            model.close(ending[:, None] & model.open & model.accepting.all(axis=1))
+            model.finish(ending)
+
+
+def _groups(masks: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The rows of `masks` (problems by actors) grouped by the actors they count: per group, its
+    rows and its actors."""
+    patterns, inverse = np.unique(masks, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    return [(np.flatnonzero(inverse == g), np.flatnonzero(pattern)) for g, pattern in enumerate(patterns)]

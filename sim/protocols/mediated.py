@@ -11,14 +11,15 @@ Each step:
 2. the mediator (the scenario's present mediator; without one, a neutral chair, proposer -1)
    puts its text on every open issue; the first text is the compromise of all present actors'
    ideal points, Σ c_i s_ik x*_ik / Σ c_i s_ik (`sim.protocols.compromise`);
-3. every guarantor answers each open issue at the time fraction t / T; an issue all of them
+3. every signatory answers each open issue at the time fraction t / T; an issue all of them
    accept is agreed at that text;
-4. on every other issue the mediator revises the text toward the objecting guarantors'
+4. on every other issue the mediator revises the text toward the objecting signatories'
    positions, weighted by capability times stated salience: text += revision * (their weighted
    position - text); it is the text of the next step;
 5. each party reviews the open texts and may walk out, which ends the talks on them.
 The talks end when every issue is closed, a party walks out, or the deadline `max_steps` passes.
-Nothing is drawn at random.
+Nothing is drawn at random. In a batch of variants the texts, positions and weights are worked
+out per replication.
 """
 
 from __future__ import annotations
@@ -58,23 +59,23 @@ class SingleNegotiatingText(Protocol):
     config: MediatedConfig
 
     def setup(self, model: Talks) -> None:
-        talks = model.negotiation
-        weights = talks.weights()
+        numbers = model.parameters
+        weights = numbers.weights()
         self.signatory_rows = np.array([g.index for g in model.signatories])
-        self.signatory_weights = weights[self.signatory_rows]
+        self.signatory_weights = weights[..., self.signatory_rows, :]
         self.chair = model.mediator.index if model.mediator is not None else TABLE
-        first = weighted_position(talks.ideal, weights, talks.present[:, None])
-        self.draft = np.tile(first, (model.n_replications, 1))
+        first = weighted_position(numbers.ideal, weights, model.negotiation.present[:, None])
+        self.draft = np.broadcast_to(first, model.text.shape).copy()
         """The mediator's text for the coming step, per replication and issue."""
 
     def stated_positions(self, model: Talks, tau: float) -> np.ndarray:
-        """Every present actor's position at tau (`Actor.demand`); NaN for the absent."""
-        return np.array(
-            [
-                actor.demand(tau) if actor.present else np.full_like(actor.ideal, np.nan)
-                for actor in model.actors
-            ]
-        )
+        """Every present actor's position at tau (`Actor.demand`); NaN for the absent. Shape
+        (actors, columns), or (replications, actors, columns) where variants make them differ."""
+        demands = [
+            actor.demand(tau) if actor.present else np.full_like(actor.ideal, np.nan)
+            for actor in model.actors
+        ]
+        return np.stack(np.broadcast_arrays(*demands), axis=-2)
 
     def step(self, model: Talks) -> None:
         tau = model.tau
@@ -87,7 +88,8 @@ class SingleNegotiatingText(Protocol):
         model.close(active[:, None] & model.open & model.accepting.all(axis=1))
 
         objecting = ~model.accepting
-        toward = weighted_position(model.positions[self.signatory_rows], self.signatory_weights, objecting)
+        signatories = model.positions[..., self.signatory_rows, :]
+        toward = weighted_position(signatories, self.signatory_weights, objecting)
         revise = model.open & objecting.any(axis=1)
         revision = self.config.revision
         self.draft = np.where(revise, model.text + revision * (toward - model.text), model.text)

@@ -39,25 +39,24 @@ class BaronFerejohn(Strategy):
     def members(self) -> list[Preferences]:
         return self.signatories
 
-    def continuation(self, member: Preferences) -> float:
+    def continuation(self, member: Preferences) -> float | np.ndarray:
         return member.discount / len(self.members())
 
     def aspiration(self, tau: np.ndarray | float) -> np.ndarray | float:
         return np.full_like(np.asarray(tau, dtype=float), 1.0 / len(self.members()))
 
     def own_column(self, member: Preferences) -> int:
-        """The division column holding `member`'s share."""
+        """The division column holding `member`'s share (the same in every replication)."""
         columns = next(iter(self.actor.divisions.values()))
-        return columns[int(np.argmax(member.ideal[columns]))]
+        return columns[int(np.argmax(np.atleast_2d(member.ideal)[0, columns]))]
 
     def _offer(self, partners: np.ndarray) -> np.ndarray:
         """Shares per column for each row of `partners` (replications x members, bool)."""
-        text = np.zeros(partners.shape[:1] + self.actor.ideal.shape)
+        text = np.zeros((len(partners), self.actor.ideal.shape[-1]))
         for position, member in enumerate(self.members()):
             if member is not self.actor:
-                text[:, self.own_column(member)] = np.where(
-                    partners[:, position], self.continuation(member), 0.0
-                )
+                offered = np.where(partners[:, position, None], self.continuation(member), 0.0)
+                text[:, self.own_column(member)] = offered[:, 0]
         own = self.own_column(self.actor)
         text[:, own] = 1.0 - text.sum(axis=1)
         return text
@@ -66,13 +65,14 @@ class BaronFerejohn(Strategy):
         """The expected offer: the proposer's share, and the rest spread evenly over the others."""
         members = self.members()
         columns = next(iter(self.actor.divisions.values()))
-        kept = 1.0 - sum(
-            sorted(self.continuation(m) for m in members if m is not self.actor)[: len(members) // 2]
-        )
-        text = np.zeros(self.actor.ideal.shape)
-        text[columns] = (1.0 - kept) / max(len(columns) - 1, 1)
-        text[self.own_column(self.actor)] = kept
-        return np.broadcast_to(text, np.shape(tau)[:-1] + text.shape if np.ndim(tau) > 1 else text.shape)
+        others = [np.asarray(self.continuation(m)) for m in members if m is not self.actor]
+        shares = np.sort(np.stack(np.broadcast_arrays(*others)), axis=0) if others else np.zeros(0)
+        kept = 1.0 - shares[: len(members) // 2].sum(axis=0)
+        text = np.zeros(np.broadcast_shapes(kept.shape, self.actor.ideal.shape))
+        text[..., columns] = (1.0 - kept) / max(len(columns) - 1, 1)
+        own = self.own_column(self.actor)
+        text[..., own : own + 1] = kept
+        return np.broadcast_to(text, np.broadcast_shapes(np.shape(tau), text.shape))
 
     def proposal(self, seeds: np.ndarray, step: int, tau: float) -> np.ndarray:
         """Offer d/n to n // 2 others drawn at random in each replication, keep the rest."""
@@ -94,6 +94,7 @@ class BaronFerejohn(Strategy):
         """Yes to any share worth at least the discounted value of the game."""
         actor = self.actor
         worth = 1.0 - actor.issue_total(actor.loss(text))
-        return (worth >= 1.0 - actor.salience.sum() * (1.0 - self.continuation(actor)) - TOLERANCE) & (
+        total = actor.salience.sum(axis=-1, keepdims=True)
+        return (worth >= 1.0 - total * (1.0 - self.continuation(actor)) - TOLERANCE) & (
             self.individually_rational(text)
         )

@@ -15,8 +15,9 @@ class Strategy:
     """An actor's rule of concession, bound to that actor's preferences.
 
     `demand(tau)` is the text the actor stands for at time fraction tau (tau may be an array of
-    shape (steps, 1), giving a row per step); `accepts(text, tau)` answers a text per issue column
-    for every replication; `proposal(seeds, step, tau)` is what it puts on the table when
+    shape (steps, 1, 1), giving a row per step, then one per replication where the actor's numbers
+    differ between replications, then the columns); `accepts(text, tau)` answers a text per issue
+    column for every replication; `proposal(seeds, step, tau)` is what it puts on the table when
     recognised, by default its position. A strategy whose proposals differ between replications
     sets `proposes_per_replication`. `seat` tells it who else signs.
     """
@@ -47,7 +48,7 @@ class Strategy:
 
     def proposal(self, seeds: np.ndarray, step: int, tau: float) -> np.ndarray:
         """The text proposed in each replication (one row per seed)."""
-        return np.broadcast_to(self.demand(tau), (len(seeds), *self.actor.ideal.shape))
+        return np.broadcast_to(self.demand(tau), (len(seeds), self.actor.ideal.shape[-1]))
 
     def individually_rational(self, text: np.ndarray) -> np.ndarray:
         """Whether each column's text is no worse for the actor than no agreement on its issue."""

@@ -45,25 +45,27 @@ class SubgamePerfect(Strategy):
         """The other signatory."""
         return next(g for g in self.signatories if g is not self.actor)
 
-    def share_as_proposer(self) -> float:
+    def share_as_proposer(self) -> float | np.ndarray:
         return proposer_share(self.actor.discount, self.other.discount)
 
     def aspiration(self, tau: np.ndarray | float) -> np.ndarray | float:
-        return np.full_like(np.asarray(tau, dtype=float), self.share_as_proposer())
+        share = self.share_as_proposer()
+        return np.full(np.broadcast_shapes(np.shape(tau), np.shape(share)), share)
 
     def demand(self, tau: np.ndarray | float) -> np.ndarray:
         """The text that gives the other player exactly the discounted value of its own turn."""
         actor, other = self.actor, self.other
         due = other.discount * proposer_share(other.discount, actor.discount)
         if actor.divisions:
-            text = np.where(other.ideal == 1.0, 1.0 - (1.0 - due) / other.salience.sum(), 0.0)
-            text = np.where(actor.ideal == 1.0, 1.0 - text.sum(), text)
+            total = other.salience.sum(axis=-1, keepdims=True)
+            text = np.where(other.ideal == 1.0, 1.0 - (1.0 - due) / total, 0.0)
+            text = np.where(actor.ideal == 1.0, 1.0 - text.sum(axis=-1, keepdims=True), text)
         else:
             distance = ((1.0 - due) / np.maximum(other.salience, 1e-300)) ** (1.0 / other.exponent)
             text = other.ideal + np.sign(actor.ideal - other.ideal) * np.minimum(
                 distance, np.abs(actor.ideal - other.ideal)
             )
-        return np.broadcast_to(text, np.shape(tau)[:-1] + text.shape if np.ndim(tau) > 1 else text.shape)
+        return np.broadcast_to(text, np.broadcast_shapes(np.shape(tau), text.shape))
 
     def accepts(self, text: np.ndarray, tau: np.ndarray | float) -> np.ndarray:
         """Yes to any text worth at least what refusing and proposing next is worth today."""
@@ -73,6 +75,8 @@ class SubgamePerfect(Strategy):
         return (worth >= due - TOLERANCE) & self.individually_rational(text)
 
 
-def proposer_share(own_discount: float, other_discount: float) -> float:
+def proposer_share(
+    own_discount: float | np.ndarray, other_discount: float | np.ndarray
+) -> float | np.ndarray:
     """The proposer's subgame-perfect share of the surplus: (1 - d_other) / (1 - d_own d_other)."""
     return (1.0 - other_discount) / (1.0 - own_discount * other_discount)

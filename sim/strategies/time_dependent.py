@@ -7,26 +7,30 @@ phi(tau) = tau^(1/beta) times what no agreement on that issue costs it (beta < 1
 beta > 1 Conceder); its aspiration 1 - phi (1 - r) falls from 1 to r and never rises. A patron
 also applies the test to its effective utility (1 - alpha) u_patron + alpha u_client. Its position
 is the acceptable text nearest the other signatories' weighted ideal point; on a division it keeps
-the share its aspiration allows and splits the rest equally.
+the share its aspiration allows and splits the rest equally. Every number may hold one row per
+replication (a batch of variants), and tau any shape that broadcasts against the columns.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from sim.core.preferences import TOLERANCE
 from sim.strategies.base import Strategy
 
 
 def sublevel_interval(
-    u: np.ndarray, a: np.ndarray, v: np.ndarray, b: np.ndarray, theta: np.ndarray, p: int
+    u: ArrayLike, a: ArrayLike, v: ArrayLike, b: ArrayLike, theta: ArrayLike, p: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The interval {x : a|x - u|^p + b|x - v|^p <= theta}, elementwise, clipped to [0, 1].
 
     Returns (low, high); low > high where the set is empty. Closed forms for p = 1 (a piecewise
-    linear loss with kinks at u and v) and p = 2 (a parabola).
+    linear loss with kinks at u and v) and p = 2 (a parabola). The arguments broadcast: what
+    depends on u, a, v and b alone is worked out at their shape, before theta widens it (theta
+    may hold a row per step).
     """
-    u, a, v, b, theta = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (u, a, v, b, theta)))
+    u, a, v, b, theta = (np.asarray(x, dtype=float) for x in (u, a, v, b, theta))
     total = a + b
     safe_total = np.where(total > 0, total, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -38,26 +42,24 @@ def sublevel_interval(
             empty = theta < floor - TOLERANCE
         else:
             left, right = np.minimum(u, v), np.maximum(u, v)
-            w_left = np.where(u <= v, a, b)
-            w_right = np.where(u <= v, b, a)
+            ordered = u <= v
+            w_left = np.where(ordered, a, b)
+            w_right = np.where(ordered, b, a)
             gap = right - left
             at_left, at_right = w_right * gap, w_left * gap
             slope_inside = w_left - w_right
             safe_slope = np.where(slope_inside != 0, slope_inside, 1.0)
-            high = np.where(
-                theta >= at_right,
-                right + (theta - at_right) / safe_total,
-                left + (theta - at_left) / safe_slope,
-            )
-            low = np.where(
-                theta >= at_left,
-                left - (theta - at_left) / safe_total,
-                left + (theta - at_left) / safe_slope,
-            )
+            past_left = theta - at_left
+            inside = left + past_left / safe_slope
+            high = np.where(theta >= at_right, right + (theta - at_right) / safe_total, inside)
+            low = np.where(theta >= at_left, left - past_left / safe_total, inside)
             empty = theta < np.minimum(at_left, at_right) - TOLERANCE
+        low = np.where(empty, np.inf, np.clip(low, 0.0, 1.0))
+        high = np.where(empty, -np.inf, np.clip(high, 0.0, 1.0))
         everything = total <= 0
-        low = np.where(everything, 0.0, np.where(empty, np.inf, np.clip(low, 0.0, 1.0)))
-        high = np.where(everything, 1.0, np.where(empty, -np.inf, np.clip(high, 0.0, 1.0)))
+        if everything.any():
+            np.copyto(low, 0.0, where=everything)
+            np.copyto(high, 1.0, where=everything)
     return low, high
 
 
@@ -65,8 +67,12 @@ class TimeDependent(Strategy):
     name = "time_dependent"
 
     def concession(self, tau: np.ndarray | float) -> np.ndarray | float:
-        """How much of the way to its reservation the actor has gone at time fraction tau."""
-        return np.minimum(tau, 1.0) ** (1.0 / self.actor.beta)
+        """How much of the way to its reservation the actor has gone at time fraction tau.
+
+        `np.power` even on plain numbers: NumPy's array power may differ from the scalar one in
+        the last bit, and a replication must give the same numbers alone as in a batch.
+        """
+        return np.power(np.minimum(tau, 1.0), 1.0 / self.actor.beta)
 
     def aspiration(self, tau: np.ndarray | float) -> np.ndarray | float:
         return 1.0 - self.concession(tau) * (1.0 - self.actor.reservation)
@@ -77,7 +83,7 @@ class TimeDependent(Strategy):
         own = actor.issue_total(actor.loss(text))
         ok = own <= phi * actor.disagreement_cost + TOLERANCE
         client = actor.client
-        if client is not None and actor.patron_weight > 0:
+        if client is not None and np.any(actor.patron_weight > 0):
             weight = actor.patron_weight
             effective = (1 - weight) * own + weight * client.issue_total(client.loss(text))
             budget = (1 - weight) * actor.disagreement_cost + weight * client.disagreement_cost
@@ -92,7 +98,7 @@ class TimeDependent(Strategy):
             actor.ideal, actor.salience, actor.ideal, 0.0, phi * actor.disagreement_cost, actor.exponent
         )
         client = actor.client
-        if client is not None and actor.patron_weight > 0:
+        if client is not None and np.any(actor.patron_weight > 0):
             weight = actor.patron_weight
             budget = (1 - weight) * actor.disagreement_cost + weight * client.disagreement_cost
             eff_low, eff_high = sublevel_interval(
@@ -103,9 +109,10 @@ class TimeDependent(Strategy):
                 phi * budget,
                 actor.exponent,
             )
-            both = np.maximum(low, eff_low) <= np.minimum(high, eff_high)
-            low = np.where(both, np.maximum(low, eff_low), low)
-            high = np.where(both, np.minimum(high, eff_high), high)
+            narrow_low, narrow_high = np.maximum(low, eff_low), np.minimum(high, eff_high)
+            both = (weight > 0) & (narrow_low <= narrow_high)
+            low = np.where(both, narrow_low, low)
+            high = np.where(both, narrow_high, high)
         return low, high
 
     def demand(self, tau: np.ndarray | float) -> np.ndarray:
@@ -120,7 +127,7 @@ class TimeDependent(Strategy):
 def split_division(position: np.ndarray, columns: list[int], ideal: np.ndarray) -> np.ndarray:
     """Make a division's columns sum to one: keep the actor's own share, split the rest equally."""
     position = np.array(position, dtype=float, copy=True)
-    own = [k for k in columns if ideal[k] == 1.0]
+    own = [k for k in columns if np.all(ideal[..., k] == 1.0)]
     others = [k for k in columns if k not in own]
     if own and others:
         keep = position[..., own[0]]

@@ -1,7 +1,9 @@
 """Monte Carlo replications: many negotiations with derived seeds, summaries only, memory flat.
 
 Replication i runs with seed `seed + i` through the same `Talks` as a single run, in
-chunks of replications run in lockstep; each chunk leaves only its outcome arrays behind.
+chunks of replications run in lockstep; each chunk leaves only its outcome arrays behind. With
+`variants` (`sim.core.variants`), replication i runs variant i of the scenario's numbers with its
+seed; the chunks slice the variants with the seeds.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.core.scenario import Scenario
+from sim.core.variants import Variants, check_variants
+from sim.errors import UserError
 from sim.model.model import NOT_YET, Talks
 from sim.outputs.outcome import Outcome
 from sim.outputs.trace import trace_frame
@@ -36,10 +40,21 @@ def run_batch(
     trace: bool = False,
     progress: bool | None = None,
     on_chunk: Callable[[int], None] | None = None,
+    variants: Variants | None = None,
 ) -> Outcome:
-    """Run one negotiation per seed; keep outcomes (and the trace only when asked)."""
+    """Run one negotiation per seed (with variants, per seed and variant); keep outcomes (and the
+    trace only when asked: not with variants, whose replications differ in their numbers)."""
     seeds = np.asarray(seeds, dtype=np.int64)
     n, size = len(seeds), chunk_size(scenario)
+    if variants is not None:
+        if len(variants) != n:
+            raise UserError(f"{len(variants)} variants and {n} seeds: give one seed per variant")
+        if trace:
+            raise UserError(
+                "a batch of variants keeps no trace: run one variant alone (its overrides in sim.load) "
+                "for its trace"
+            )
+        check_variants(scenario, variants)
     agreed = np.zeros((n, scenario.n_columns), dtype=bool)
     value = np.full((n, scenario.n_columns), np.nan)
     agreed_step = np.full((n, scenario.n_columns), NOT_YET, dtype=np.int32)
@@ -53,7 +68,8 @@ def run_batch(
     bar = _progress_bar(n, progress)
     for start in range(0, n, size):
         part = slice(start, min(start + size, n))
-        model = Talks(scenario, make_protocol(protocol_cfg), seeds[part], record_trace=trace).run()
+        chunk = None if variants is None else variants.take(part)
+        model = Talks(scenario, make_protocol(protocol_cfg), seeds[part], trace, chunk).run()
         agreed[part], value[part], agreed_step[part] = model.agreed, model.agreed_value, model.agreed_step
         utilities[part] = model.final_utilities()
         walked[part], end_step[part] = model.walked_out_step, model.end_step

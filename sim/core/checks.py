@@ -1,0 +1,96 @@
+"""The rules a scenario's numbers follow, checked on whole arrays at once.
+
+One rule per parameter: `sim.core.build` checks one scenario's numbers with it, one value at a
+time, and `sim.core.variants` checks many variants of them, one array at a time. A value that
+breaks its rule raises a one-line `UserError` naming the key, the value and the fix.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from sim.errors import UserError
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An interval of allowed values, and the fix to tell a user whose value leaves it."""
+
+    low: float
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+    fix: str = ""
+    outside: bool = False
+    """Whether the message says the value is outside the allowed range (per-issue values)."""
+
+    def allows(self, values: np.ndarray) -> np.ndarray:
+        above = values > self.low if self.low_open else values >= self.low
+        below = values < self.high if self.high_open else values <= self.high
+        return above & below
+
+
+RULES: dict[str, Rule] = {
+    "ideal": Rule(0.0, 1.0, fix="give a number between 0 and 1", outside=True),
+    "salience": Rule(0.0, fix="give a number at least 0", outside=True),
+    "capability": Rule(0.0, low_open=True, fix="give a positive number"),
+    "reservation": Rule(0.0, 1.0, high_open=True, fix="give a number in [0, 1)"),
+    "concession": Rule(0.0, low_open=True, fix="give a positive number"),
+    "patron_weight": Rule(0.0, 1.0, fix="give a number in [0, 1]"),
+    "discount": Rule(0.0, 1.0, low_open=True, fix="give a number in (0, 1]"),
+}
+"""Each numeric parameter of an actor and the values it may take."""
+
+Where = Callable[[tuple[int, ...]], tuple[str, str]]
+"""Names the value at an index of a checked array: its key, and where it sits beyond the key
+(such as ' in variant 17'), or ''."""
+
+
+def _where(where: Where | str) -> Where:
+    return where if callable(where) else lambda _: (where, "")
+
+
+def _first(bad: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.argwhere(bad)[0])
+
+
+def check_finite(values: ArrayLike, parameter: str, where: Where | str) -> np.ndarray:
+    """`values` as floats, every one finite (raises UserError naming the first that is not)."""
+    array = np.asarray(values, dtype=float)
+    finite = np.isfinite(array)
+    if not finite.all():
+        index = _first(~finite)
+        key, context = _where(where)(index)
+        raise UserError(f"{key} is {array[index]:g}{context}, not a finite number: {RULES[parameter].fix}")
+    return array
+
+
+def check_values(values: ArrayLike, parameter: str, where: Where | str) -> np.ndarray:
+    """`values` as floats, every one finite and allowed by the parameter's rule (raises UserError
+    naming the first that is not)."""
+    rule = RULES[parameter]
+    array = check_finite(values, parameter, where)
+    allowed = rule.allows(array)
+    if not allowed.all():
+        index = _first(~allowed)
+        key, context = _where(where)(index)
+        outside = ", outside the allowed range" if rule.outside else ""
+        raise UserError(f"{key} is {array[index]:g}{context}{outside}: {rule.fix}")
+    return array
+
+
+def check_patron_weight(values: ArrayLike, client: ArrayLike, where: Where | str) -> np.ndarray:
+    """Patron weights as floats: zero where the actor has no client (`client` < 0), else in [0, 1]
+    (raises UserError naming the first that is not)."""
+    array = check_finite(values, "patron_weight", where)
+    orphan = (array != 0.0) & (np.asarray(client) < 0)
+    if orphan.any():
+        index = _first(orphan)
+        key, context = _where(where)(index)
+        raise UserError(f"{key} is {array[index]:g}{context} but patron_of is unset: name the client")
+    return check_values(array, "patron_weight", where)
