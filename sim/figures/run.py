@@ -1,10 +1,11 @@
 """Figures of one negotiation run: positions on each issue, utilities and aspirations, and the outcome.
 
-`write_run_plots` draws three PNG files into a run directory from the run's summary and its tidy
-trace. Every actor keeps one colour (from the order of `summary["actors"]`) and one line style (from
-its role) in all three figures. Figures use the object-oriented API with the Agg canvas, so drawing
-never touches pyplot's global state, and are laid out in inches from measured text, which keeps each
-figure to a single rendering pass.
+`write_run_plots` draws three PNG files into a run directory from the run's summary (the
+`summary.json` schema of one replication, its divisions expanded by
+`sim.outputs.summary.expand_divisions`) and its tidy trace. Every actor keeps one colour (from the
+order of `summary["actors"]`) and one line style (from its role) in all three figures. Figures use
+the object-oriented API with the Agg canvas, so drawing never touches pyplot's global state, and
+are laid out in inches from measured text, which keeps each figure to a single rendering pass.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.collections import LineCollection
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.legend import Legend
@@ -161,7 +163,8 @@ def extract_run_data(summary: Mapping[str, Any], trace: pd.DataFrame | None) -> 
     issues = _ordered_unique(
         [*(summary.get("issues") or {}), *(issue for issue in rows["issue"].tolist() if issue != "all")]
     )
-    steps = max(int(summary.get("steps") or 0), int(rows["step"].max()) if len(rows) else 0)
+    ended = (summary.get("steps") or {}).get("max") or 0
+    steps = max(int(ended), int(rows["step"].max()) if len(rows) else 0)
     meta = summary.get("issues_meta") or {}
     by_actor = {key: specs.get(key, {}) for key in actor_keys}
     return RunData(
@@ -169,7 +172,7 @@ def extract_run_data(summary: Mapping[str, Any], trace: pd.DataFrame | None) -> 
         subtitle=_subtitle(summary, steps),
         steps=steps,
         issues=issues,
-        outcomes=summary.get("issues") or {},
+        outcomes=_outcomes(summary.get("issues") or {}),
         issue_ends={issue: _issue_ends(meta.get(issue, {})) for issue in issues},
         actors=_actor_styles(actor_keys, specs),
         ideals={key: spec.get("ideal", {}) for key, spec in by_actor.items()},
@@ -662,8 +665,6 @@ def _suptitle(fig: Figure, grid: Grid, text: str) -> None:
 
 def _checked_trace(trace: pd.DataFrame | None) -> pd.DataFrame:
     if trace is None or len(trace) == 0:
-        import pandas as pd
-
         return pd.DataFrame({column: [] for column in TRACE_COLUMNS})
     missing = [column for column in TRACE_COLUMNS if column not in trace.columns]
     if missing:
@@ -691,13 +692,28 @@ def _offers(rows: pd.DataFrame) -> dict[str, Offers]:
     }
 
 
+def _outcomes(issues: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per issue, as one replication has it: whether it was agreed, the value and the step."""
+    outcomes = {}
+    for name, issue in issues.items():
+        step = (issue.get("step") or {}).get("mean")
+        outcomes[name] = {
+            "agreed": issue.get("agreement_probability") == 1,
+            "value": (issue.get("value") or {}).get("median"),
+            "step": None if step is None else round(step),
+        }
+    return outcomes
+
+
 def _walkout_steps(summary: Mapping[str, Any], rows: pd.DataFrame) -> dict[str, int]:
     """The step each walked-out actor left at, or its last step in the trace when the summary has none."""
-    known = summary.get("walked_out_step") or {}
+    known = summary.get("walk_out_step") or {}
     steps = {}
-    for actor in summary.get("walked_out") or []:
-        if actor in known:
-            steps[actor] = int(known[actor])
+    for actor, probability in (summary.get("walk_out_probability") or {}).items():
+        if probability != 1:
+            continue
+        if known.get(actor) is not None:
+            steps[actor] = round(known[actor])
             continue
         present = rows.loc[rows["actor"] == actor, "step"]
         if len(present):
@@ -728,9 +744,9 @@ def _actor_styles(keys: Sequence[str], specs: Mapping[str, Mapping[str, Any]]) -
 def _palette(n: int) -> list[Colour]:
     """`n` distinct colours: tab10 up to 10, tab20 (dark shades first) up to 20, then evenly from turbo."""
     if n <= 10:
-        return [(*colour, 1.0) for colour in colormaps["tab10"].colors[:n]]
+        return [(*colour, 1.0) for colour in _listed("tab10")[:n]]
     if n <= 20:
-        tab20 = colormaps["tab20"].colors
+        tab20 = _listed("tab20")
         return [(*colour, 1.0) for colour in [*tab20[0::2], *tab20[1::2]][:n]]
     return [tuple(colour) for colour in colormaps["turbo"](np.linspace(0.03, 0.97, n))]
 
@@ -764,3 +780,11 @@ def _shorten(text: str, width: int) -> str:
 
 def _ordered_unique(items: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(str(item) for item in items))
+
+
+def _listed(name: str) -> list[tuple[float, float, float]]:
+    """The colours of a listed (qualitative) Matplotlib colormap."""
+    colormap = colormaps[name]
+    assert isinstance(colormap, ListedColormap)
+    rgba = colormap(np.arange(colormap.N))
+    return [(float(r), float(g), float(b)) for r, g, b, _ in rgba]

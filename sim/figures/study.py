@@ -62,7 +62,7 @@ def write_batch_plots(run_dir: Path, summary: dict[str, Any], batch: Any) -> lis
         axes = figure.add_subplot(rows, columns, number + 1)
         values = batch.value[batch.agreed[:, k], k]
         if values.size:
-            axes.hist(values, bins=np.linspace(0, 1, 41), color="tab:green", alpha=0.8)
+            axes.hist(values, bins=list(np.linspace(0, 1, 41)), color="tab:green", alpha=0.8)
             median = float(np.median(values))
             axes.axvline(median, color="black", linestyle="--", label=f"median {median:.3f}")
             axes.legend(fontsize=8, loc="upper left")
@@ -80,8 +80,8 @@ def write_batch_plots(run_dir: Path, summary: dict[str, Any], batch: Any) -> lis
     actors = list(summary["utilities"])
     figure = Figure(figsize=(max(5, 0.8 * len(actors) + 2), 4))
     axes = figure.add_subplot()
-    means = np.array([summary["utilities"][a] for a in actors])
-    bounds = np.array([summary["utility_intervals"][a] for a in actors])
+    means = np.array([summary["utilities"][a]["mean"] for a in actors])
+    bounds = np.array([summary["utilities"][a]["interval"] for a in actors])
     x = np.arange(len(actors))
     axes.bar(x, means, color="tab:purple", alpha=0.7, label="mean utility (95% interval)")
     axes.errorbar(x, means, yerr=_spread(means, bounds), fmt="none", ecolor="black", capsize=4)
@@ -125,7 +125,8 @@ def write_sweep_plots(sweep_dir: Path, table: pd.DataFrame, swept: list[str]) ->
                 if not others
                 else " ("
                 + ", ".join(
-                    f"{o.split('.')[-1]}={v}" for o, v in zip(others, np.atleast_1d(key), strict=True)
+                    f"{o.split('.')[-1]}={v}"
+                    for o, v in zip(others, key if isinstance(key, tuple) else (key,), strict=True)
                 )
                 + ")"
             )

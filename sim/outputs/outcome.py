@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,37 @@ class Outcome:
 
     def __len__(self) -> int:
         return len(self.seeds)
+
+    def select(self, indices: int | Sequence[int] | np.ndarray) -> Outcome:
+        """The outcome of the replications `indices` (an index or several), in that order.
+
+        A batch's trace (with its `seed` column) keeps the rows of the selected seeds, without
+        that column when one replication is selected, as a single run's trace; a trace without
+        seeds is kept only when every replication is selected.
+        """
+        rows = np.atleast_1d(np.asarray(indices, dtype=np.int64))
+        seeds = self.seeds[rows]
+        trace = self.trace
+        if trace is not None and "seed" in trace:
+            trace = trace[trace["seed"].isin(seeds)].reset_index(drop=True)
+            if len(rows) == 1:
+                trace = trace.drop(columns="seed")
+        elif trace is not None and sorted(rows.tolist()) != list(range(len(self))):
+            trace = None
+        return Outcome(
+            self.scenario,
+            self.protocol,
+            seeds,
+            self.agreed[rows],
+            self.value[rows],
+            self.agreed_step[rows],
+            self.utilities[rows],
+            self.walked_out_step[rows],
+            self.end_step[rows],
+            self.forecast[rows],
+            self.agreed_proposer[rows],
+            trace,
+        )
 
     def table(self) -> pd.DataFrame:
         """One row per replication: seed, steps, per issue agreed/value/step, per actor utility."""

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from sim.outputs.outcome import Outcome
-from sim.outputs.summary import summarize, summarize_batch
+from sim.outputs.summary import summarize
 from sim.setup.job import Job
 
 
@@ -30,12 +30,7 @@ class Result:
 
     @cached_property
     def summary(self) -> dict[str, Any]:
-        summary = (
-            summarize(self.outcome)
-            if len(self.outcome) == 1
-            else summarize_batch(self.outcome, self.job.seed)
-        )
-        return {**summary, **self.extra}
+        return {**summarize(self.outcome), **self.extra}
 
     @cached_property
     def replications(self) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""The `summary.json` of a run or a batch: agreement, values, utilities, reference points.
+"""The `summary.json` of a run of any number of replications (a single run is a batch of one).
 
 The format is a contract documented in the README: scripts and other tools read it.
 """
@@ -14,117 +14,12 @@ from sim.model.model import NOT_YET
 from sim.outputs.outcome import Outcome
 from sim.outputs.trace import TABLE
 
-
-def summarize(outcome: Outcome, replication: int = 0) -> dict[str, Any]:
-    """The outcome of one replication as the `summary.json` contract describes it."""
-    talks = outcome.scenario
-    r = replication
-    names = np.array([*talks.actors, TABLE])
-    issues: dict[str, Any] = {}
-    for k, issue in enumerate(talks.columns):
-        if issue.division:
-            continue
-        agreed = bool(outcome.agreed[r, k])
-        value = float(outcome.value[r, k]) if agreed else None
-        forecast = None if np.isnan(outcome.forecast[r, k]) else float(outcome.forecast[r, k])
-        issues[issue.name] = {
-            "agreed": agreed,
-            "value": value,
-            "step": int(outcome.agreed_step[r, k]) if agreed else None,
-            "meaning": issue.describe(value) if value is not None else "no agreement",
-            "forecast": forecast,
-            "proposer": str(names[outcome.agreed_proposer[r, k]]) if agreed else None,
-        }
-        if issue.scale != (0.0, 1.0):
-            issues[issue.name]["value_on_source_scale"] = None if value is None else issue.to_source(value)
-            issues[issue.name]["forecast_on_source_scale"] = (
-                None if forecast is None else issue.to_source(forecast)
-            )
-    for division, columns in talks.divisions().items():
-        first = columns[0]
-        agreed = bool(outcome.agreed[r, first])
-        recipients = [talks.columns[k].name.removeprefix(f"{division}.") for k in columns]
-        shares = {who: float(outcome.value[r, k]) for who, k in zip(recipients, columns, strict=True)}
-        issues[division] = {
-            "agreed": agreed,
-            "value": shares if agreed else None,
-            "step": int(outcome.agreed_step[r, first]) if agreed else None,
-            "meaning": ", ".join(f"{who} {share:.3f}" for who, share in shares.items() if share > 0)
-            if agreed
-            else "no agreement",
-            "forecast": None,
-            "proposer": str(names[outcome.agreed_proposer[r, first]]) if agreed else None,
-        }
-    walked = outcome.walked_out_step[r]
-    summary: dict[str, Any] = {
-        "scenario": talks.name,
-        "title": talks.title,
-        "protocol": outcome.protocol,
-        "seed": int(outcome.seeds[r]),
-        "steps": int(outcome.end_step[r]),
-        "issues": issues,
-        "utilities": {actor: float(u) for actor, u in zip(talks.actors, outcome.utilities[r], strict=True)},
-        "walked_out": [actor for actor, step in zip(talks.actors, walked, strict=True) if step != NOT_YET],
-        "walked_out_step": {
-            actor: int(step) for actor, step in zip(talks.actors, walked, strict=True) if step != NOT_YET
-        },
-        "issues_meta": {
-            issue.name: {"low": issue.low, "high": issue.high, "description": issue.description}
-            for issue in talks.columns
-            if not issue.division
-        },
-        "actors": {
-            actor: {
-                "name": talks.display_names[i],
-                "role": str(talks.roles[i]),
-                "label": talks.role_label(i),
-                "present": bool(talks.present[i]),
-                "ideal": {
-                    issue.name: float(talks.ideal[i, k])
-                    for k, issue in enumerate(talks.columns)
-                    if not issue.division
-                },
-                "reservation": float(talks.reservation[i]),
-            }
-            for i, actor in enumerate(talks.actors)
-        },
-    }
-
-    summary["reference"] = reference_points(talks)
-    summary.update(measure(talks, outcome.value[r], outcome.agreed[r], outcome.utilities[r]))
-    if talks.record:
-        checks = {
-            name: talks.record[name].matches(issues[name]["agreed"], issues[name]["value"])
-            for name in talks.record
-        }
-        summary["record"] = {"matches": all(checks.values()), "issues": checks}
-    return summary
-
-
-def expand_divisions(summary: dict[str, Any]) -> dict[str, Any]:
-    """A copy of `summary` with each division's shares as issues of their own, as the trace has them."""
-    issues: dict[str, Any] = {}
-    meta = dict(summary["issues_meta"])
-    for name, issue in summary["issues"].items():
-        if not isinstance(issue["value"], dict) and not (issue["value"] is None and name not in meta):
-            issues[name] = issue
-            continue
-        for who in (issue["value"] or {}) or [a for a in summary["actors"]]:
-            share = None if issue["value"] is None else issue["value"][who]
-            issues[f"{name}.{who}"] = {**issue, "value": share, "meaning": ""}
-            meta[f"{name}.{who}"] = {
-                "low": f"nothing for {who}",
-                "high": f"all of it for {who}",
-                "description": "",
-            }
-    return {**summary, "issues": issues, "issues_meta": meta}
-
-
 Z_95 = 1.959963984540054
 
-
 MEASURED_SAMPLE = 200
-"""Replications (the first ones) over which a batch averages distance_to_nash and pareto_gap."""
+"""Replications (the first ones) over which distance_to_nash and pareto_gap are averaged."""
+
+QUANTILES = {"q05": 0.05, "q25": 0.25, "median": 0.5, "q75": 0.75, "q95": 0.95}
 
 
 def wilson_interval(successes: np.ndarray | int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -139,7 +34,7 @@ def wilson_interval(successes: np.ndarray | int, n: int) -> tuple[np.ndarray, np
 
 
 def mean_interval(samples: np.ndarray) -> tuple[float, float, float]:
-    """Mean and its 95% normal interval."""
+    """Mean and its 95% normal interval (of width zero for one sample)."""
     samples = samples[~np.isnan(samples)]
     if samples.size == 0:
         return (np.nan, np.nan, np.nan)
@@ -152,110 +47,211 @@ def _nullable(x: float) -> float | None:
     return None if np.isnan(x) else float(x)
 
 
-def summarize_batch(batch: Outcome, base_seed: int) -> dict[str, Any]:
-    """The `summary.json` of a batch: agreement probabilities with intervals, value distributions."""
-    talks, n = batch.scenario, len(batch)
-    low, high = wilson_interval(batch.agreed.sum(axis=0), n)
-    issues: dict[str, Any] = {}
-    for k, issue in enumerate(talks.columns):
-        if issue.division:
-            continue
-        values = batch.value[batch.agreed[:, k], k]
-        quantiles = np.quantile(values, [0.05, 0.25, 0.5, 0.75, 0.95]) if values.size else [np.nan] * 5
-        issues[issue.name] = {
-            "agreement_probability": float(batch.agreed[:, k].mean()),
-            "interval": [float(low[k]), float(high[k])],
-            "value": {
-                "mean": _nullable(values.mean()) if values.size else None,
-                "sd": _nullable(values.std(ddof=1)) if values.size > 1 else None,
-                **{
-                    name: _nullable(q)
-                    for name, q in zip(("q05", "q25", "median", "q75", "q95"), quantiles, strict=True)
-                },
-            },
-            "meaning_of_median": issue.describe(float(quantiles[2])) if values.size else "no agreement",
-            "step_mean": _nullable(batch.agreed_step[batch.agreed[:, k], k].mean()) if values.size else None,
-        }
-        if issue.scale != (0.0, 1.0) and values.size:
-            issues[issue.name]["median_on_source_scale"] = issue.to_source(float(quantiles[2]))
-    for division, columns in talks.divisions().items():
-        issues[division] = division_shares(batch, columns)
-    utilities = {}
-    for i, actor in enumerate(talks.actors):
-        mean, lo, hi = mean_interval(batch.utilities[:, i])
-        utilities[actor] = {"mean": mean, "interval": [lo, hi]}
-    walked = batch.walked_out_step != NOT_YET
-    summary: dict[str, Any] = {
-        "scenario": talks.name,
-        "title": talks.title,
-        "protocol": batch.protocol,
-        "seed": base_seed,
-        "replications": n,
-        "seeds": [int(batch.seeds[0]), int(batch.seeds[-1])],
-        "steps_mean": float(batch.end_step.mean()),
-        "issues": issues,
-        "utilities": {actor: u["mean"] for actor, u in utilities.items()},
-        "utility_intervals": {actor: u["interval"] for actor, u in utilities.items()},
-        "walk_out_probability": {
-            actor: float(walked[:, i].mean())
-            for i, actor in enumerate(talks.actors)
-            if talks.roles[i] == "party"
-        },
+def value_stats(values: np.ndarray) -> dict[str, float | None]:
+    """Mean, sd and quantiles of the agreed values (all null when none; sd null below two)."""
+    if not values.size:
+        return {"mean": None, "sd": None, **dict.fromkeys(QUANTILES)}
+    quantiles = np.quantile(values, list(QUANTILES.values()))
+    return {
+        "mean": float(values.mean()),
+        "sd": float(values.std(ddof=1)) if values.size > 1 else None,
+        **{name: float(q) for name, q in zip(QUANTILES, quantiles, strict=True)},
     }
-    summary["reference"] = reference_points(talks)
-    sample = range(min(n, MEASURED_SAMPLE))
-    measured = [measure(talks, batch.value[i], batch.agreed[i], batch.utilities[i]) for i in sample]
-    for key in ("distance_to_nash", "pareto_gap"):
-        values = np.array([m[key] for m in measured if m[key] is not None], dtype=float)
-        summary[f"{key}_mean"] = _nullable(values.mean()) if values.size else None
-    summary["measured_replications"] = len(measured)
-    if talks.record:
-        matches = np.ones(n, dtype=bool)
-        for k, issue in enumerate(talks.column_names):
-            if issue in talks.record:
-                record = talks.record[issue]
-                matches &= np.array(
-                    [
-                        record.matches(bool(a), v)
-                        for a, v in zip(batch.agreed[:, k], batch.value[:, k], strict=True)
-                    ]
-                )
-        summary["record_match_probability"] = float(matches.mean())
+
+
+def step_stats(steps: np.ndarray) -> dict[str, float | int | None]:
+    """Mean, min and max of steps (nulls when there are none)."""
+    if not steps.size:
+        return {"mean": None, "min": None, "max": None}
+    return {"mean": float(steps.mean()), "min": int(steps.min()), "max": int(steps.max())}
+
+
+def proposer_shares(outcome: Outcome, column: int) -> dict[str, float]:
+    """For the runs that agreed on `column`: the share whose text each proposer (or the table) wrote."""
+    agreed = outcome.agreed[:, column]
+    if not agreed.any():
+        return {}
+    names = [*outcome.scenario.actors, TABLE]
+    proposers = outcome.agreed_proposer[agreed, column]
+    counts = np.bincount(np.where(proposers < 0, len(names) - 1, proposers), minlength=len(names))
+    return {name: float(count / agreed.sum()) for name, count in zip(names, counts, strict=True) if count}
+
+
+def positional_issue(outcome: Outcome, k: int, low: float, high: float) -> dict[str, Any]:
+    """The summary of position issue `k`: agreement, agreed values, steps, forecast, proposers."""
+    issue = outcome.scenario.columns[k]
+    agreed = outcome.agreed[:, k]
+    value = value_stats(outcome.value[agreed, k])
+    forecasts = outcome.forecast[:, k][~np.isnan(outcome.forecast[:, k])]
+    forecast = {
+        "mean": float(forecasts.mean()) if forecasts.size else None,
+        "median": float(np.median(forecasts)) if forecasts.size else None,
+    }
+    summary: dict[str, Any] = {
+        "agreement_probability": float(agreed.mean()),
+        "interval": [low, high],
+        "value": value,
+        "meaning": "no agreement" if value["median"] is None else issue.describe(value["median"]),
+        "step": step_stats(outcome.agreed_step[agreed, k]),
+        "forecast": forecast,
+        "proposer": proposer_shares(outcome, k),
+    }
+    if issue.scale != (0.0, 1.0):
+        for key, median in (("value", value["median"]), ("forecast", forecast["median"])):
+            summary[f"{key}_on_source_scale"] = None if median is None else issue.to_source(median)
     return summary
 
 
-def division_shares(batch: Outcome, columns: list[int]) -> dict[str, Any]:
-    """How a division was split: the proposer's share, its coalition partners', the excluded."""
-    agreed = batch.agreed[:, columns[0]]
-    shares = batch.value[agreed][:, columns]
-    recipients = [batch.scenario.columns[k].name.split(".", 1)[1] for k in columns]
-    proposer = batch.agreed_proposer[agreed, columns[0]]
+def share_stats(shares: np.ndarray) -> dict[str, Any]:
+    """Mean share, its 95% interval, and how many shares it is over."""
+    mean, lo, hi = mean_interval(shares)
+    return {"mean": _nullable(mean), "interval": [_nullable(lo), _nullable(hi)], "count": int(shares.size)}
+
+
+def division_issue(outcome: Outcome, columns: list[int], low: float, high: float) -> dict[str, Any]:
+    """The summary of a division: agreement, steps, proposers, and how it was split (the
+    proposer's share, its coalition partners', the excluded, and each recipient's mean share)."""
+    first = columns[0]
+    agreed = outcome.agreed[:, first]
+    shares = outcome.value[agreed][:, columns]
+    recipients = [outcome.scenario.columns[k].name.split(".", 1)[1] for k in columns]
+    proposer = outcome.agreed_proposer[agreed, first]
     proposer_column = np.array(
-        [recipients.index(batch.scenario.actors[p]) if p >= 0 else -1 for p in proposer]
+        [recipients.index(outcome.scenario.actors[p]) if p >= 0 else -1 for p in proposer], dtype=int
     )
     rows = np.arange(len(shares))
     is_proposer = np.zeros_like(shares, dtype=bool)
     is_proposer[rows[proposer_column >= 0], proposer_column[proposer_column >= 0]] = True
-    low, high = wilson_interval(int(agreed.sum()), len(agreed))
+    mean_share = {
+        who: _nullable(shares[:, j].mean()) if len(shares) else None for j, who in enumerate(recipients)
+    }
 
-    def stats(values: np.ndarray) -> dict[str, Any]:
-        mean, lo, hi = mean_interval(values)
-        return {
-            "mean": _nullable(mean),
-            "interval": [_nullable(lo), _nullable(hi)],
-            "count": int(values.size),
-        }
-
+    meaning = ", ".join(f"{who} {share:.3f}" for who, share in mean_share.items() if share)
     return {
         "agreement_probability": float(agreed.mean()),
-        "interval": [float(low), float(high)],
-        "proposer_share": stats(shares[is_proposer]),
-        "partner_share": stats(shares[~is_proposer & (shares > 0)]),
-        "excluded_share": stats(shares[~is_proposer & (shares <= 0)]),
-        "mean_share": {
-            who: _nullable(shares[:, j].mean()) if len(shares) else None for j, who in enumerate(recipients)
-        },
-        "value": {"median": None},
-        "meaning_of_median": "see proposer_share and partner_share",
-        "step_mean": _nullable(batch.agreed_step[agreed, columns[0]].mean()) if agreed.any() else None,
+        "interval": [low, high],
+        "value": value_stats(np.array([])),
+        "meaning": meaning if agreed.any() else "no agreement",
+        "step": step_stats(outcome.agreed_step[agreed, first]),
+        "forecast": {"mean": None, "median": None},
+        "proposer": proposer_shares(outcome, first),
+        "proposer_share": share_stats(shares[is_proposer]),
+        "partner_share": share_stats(shares[~is_proposer & (shares > 0)]),
+        "excluded_share": share_stats(shares[~is_proposer & (shares <= 0)]),
+        "mean_share": mean_share,
     }
+
+
+def record_matches(outcome: Outcome) -> dict[str, np.ndarray]:
+    """Per issue the record speaks of, whether each replication matches it."""
+    talks = outcome.scenario
+    matches = {}
+    for name, record in talks.record.items():
+        k = next(k for k, column in enumerate(talks.columns) if column.issue == name)
+        division = bool(talks.columns[k].division)
+        matches[name] = np.array(
+            [
+                record.matches(bool(a), None if division or not a else float(v))
+                for a, v in zip(outcome.agreed[:, k], outcome.value[:, k], strict=True)
+            ],
+            dtype=bool,
+        )
+    return matches
+
+
+def summarize(outcome: Outcome) -> dict[str, Any]:
+    """The `summary.json` of the replications of `outcome` (one or more), as the README describes it."""
+    talks, n = outcome.scenario, len(outcome)
+    low, high = wilson_interval(outcome.agreed.sum(axis=0), n)
+    issues: dict[str, Any] = {}
+    divisions = talks.divisions()
+    for k, column in enumerate(talks.columns):
+        if column.division:
+            if column.division not in issues:
+                issues[column.division] = division_issue(
+                    outcome, divisions[column.division], float(low[k]), float(high[k])
+                )
+            continue
+        issues[column.name] = positional_issue(outcome, k, float(low[k]), float(high[k]))
+    utilities = {}
+    for i, actor in enumerate(talks.actors):
+        mean, lo, hi = mean_interval(outcome.utilities[:, i])
+        sd = float(outcome.utilities[:, i].std(ddof=1)) if n > 1 else None
+        utilities[actor] = {"mean": mean, "interval": [float(lo), float(hi)], "sd": sd}
+    parties = [i for i in range(talks.n_actors) if talks.roles[i] == "party"]
+    walked = outcome.walked_out_step != NOT_YET
+    summary: dict[str, Any] = {
+        "scenario": talks.name,
+        "title": talks.title,
+        "protocol": outcome.protocol,
+        "seed": int(outcome.seeds[0]),
+        "replications": n,
+        "seeds": [int(outcome.seeds[0]), int(outcome.seeds[-1])],
+        "steps": step_stats(outcome.end_step),
+        "issues": issues,
+        "utilities": utilities,
+        "walk_out_probability": {talks.actors[i]: float(walked[:, i].mean()) for i in parties},
+        "walk_out_step": {
+            talks.actors[i]: step_stats(outcome.walked_out_step[walked[:, i], i])["mean"] for i in parties
+        },
+        "issues_meta": {
+            column.name: {"low": column.low, "high": column.high, "description": column.description}
+            for column in talks.columns
+            if not column.division
+        },
+        "actors": {
+            actor: {
+                "name": talks.display_names[i],
+                "role": str(talks.roles[i]),
+                "label": talks.role_label(i),
+                "present": bool(talks.present[i]),
+                "ideal": {
+                    column.name: float(talks.ideal[i, k])
+                    for k, column in enumerate(talks.columns)
+                    if not column.division
+                },
+                "reservation": float(talks.reservation[i]),
+            }
+            for i, actor in enumerate(talks.actors)
+        },
+        "reference": reference_points(talks),
+    }
+    sample = range(min(n, MEASURED_SAMPLE))
+    measured = [measure(talks, outcome.value[i], outcome.agreed[i], outcome.utilities[i]) for i in sample]
+    for key in ("distance_to_nash", "pareto_gap"):
+        values = np.array([m[key] for m in measured if m[key] is not None], dtype=float)
+        summary[key] = float(values.mean()) if values.size else None
+    summary["measured_replications"] = len(measured)
+    if talks.record:
+        matches = record_matches(outcome)
+        record: dict[str, Any] = {
+            "match_probability": float(np.logical_and.reduce(list(matches.values())).mean()),
+            "issues": {name: float(match.mean()) for name, match in matches.items()},
+        }
+        notes = {name: rec.note for name, rec in talks.record.items() if rec.note}
+        if notes:
+            record["note"] = notes
+        summary["record"] = record
+    return summary
+
+
+def expand_divisions(summary: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `summary` with each division's mean shares as issues of their own (the share as
+    the value's mean and median), as the trace has them: what the run plots draw."""
+    issues: dict[str, Any] = {}
+    meta = dict(summary["issues_meta"])
+    for name, issue in summary["issues"].items():
+        if "mean_share" not in issue:
+            issues[name] = issue
+            continue
+        for who, share in issue["mean_share"].items():
+            issues[f"{name}.{who}"] = {
+                key: issue[key]
+                for key in ("agreement_probability", "interval", "step", "forecast", "proposer")
+            } | {"value": {**issue["value"], "mean": share, "median": share}, "meaning": ""}
+            meta[f"{name}.{who}"] = {
+                "low": f"nothing for {who}",
+                "high": f"all of it for {who}",
+                "description": "",
+            }
+    return {**summary, "issues": issues, "issues_meta": meta}
