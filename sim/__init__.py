@@ -5,10 +5,12 @@
     result.summary
 
 `sim.load` builds a job from a scenario and overrides, `sim.run` runs it and returns a `Result`,
-`sim.write` writes its run folder, and `sim.NegotiationModel` is the Mesa model by name.
+`sim.run_variants` runs many variants of its numbers in one batch, `sim.write` writes its run
+folder, and `sim.NegotiationModel` is the Mesa model by name.
 """
 
-from sim.api import NegotiationModel, load, run
+from sim.api import NegotiationModel, load, run, run_variants
+from sim.core.variants import Variants
 from sim.errors import UserError
 from sim.outputs.result import Result
 from sim.setup.job import Job
@@ -16,4 +18,14 @@ from sim.studies.run import write_run as write
 
 __version__ = "0.1.0"
 
-__all__ = ["Job", "NegotiationModel", "Result", "UserError", "load", "run", "write"]
+__all__ = [
+    "Job",
+    "NegotiationModel",
+    "Result",
+    "UserError",
+    "Variants",
+    "load",
+    "run",
+    "run_variants",
+    "write",
+]

@@ -4,6 +4,7 @@
     talks = sim.load("astana7", "scenario.actors.turkey.salience.detainees=0.3", protocol="mediated", seed=4)
     result = sim.run(talks, replications=1000)
     result.summary, result.replications, sim.run("astana7").trace
+    sim.run_variants(talks, {"scenario.actors.iran.reservation": [0.3, 0.4, 0.5]}).replications
 
 `load` takes the same override strings as the command line (and keywords for the top-level keys
 and config groups) and raises the same one-line `UserError` for a bad one. The command line is
@@ -12,18 +13,23 @@ built on these functions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import mesa
 import numpy as np
+from numpy.typing import ArrayLike
 
 from sim.core.scenario import Scenario
+from sim.core.variants import Variants, variants_from_keys
+from sim.errors import UserError
 from sim.model.model import Talks
 from sim.outputs.result import Result
 from sim.protocols import Protocol, ProtocolConfig, make_protocol
 from sim.setup.compose import compose_config
-from sim.setup.job import Job, check_fit, job_from_config
+from sim.setup.job import MAX_SEED, Job, check_fit, job_from_config
+from sim.studies.batch import run_batch
 from sim.studies.run import simulate
 
 
@@ -67,6 +73,46 @@ def run(talks: Job | str, *overrides: str, progress: bool | None = False, **keys
         else:
             job = talks.replace(**keys) if keys else talks
     return simulate(job, progress=progress)
+
+
+def run_variants(
+    talks: Job | str,
+    variants: Mapping[str, ArrayLike] | Variants,
+    seeds: ArrayLike | None = None,
+    *,
+    progress: bool | None = False,
+) -> Result:
+    """Run one negotiation per variant of a job's scenario, all in one batch; return its `Result`.
+
+    `variants` maps override keys, as on the command line, to one value per variant:
+    `{"scenario.actors.turkey.salience.detainees": array, "scenario.actors.iran.reservation":
+    array}` (ideal points `.ideal.ISSUE`, stated saliences `.salience.ISSUE`, and `.capability`,
+    `.reservation`, `.concession`, `.patron_weight`, `.discount`); what no key sets keeps the
+    scenario's value. A `Variants` of whole arrays works too. Variant i runs with `seeds[i]`
+    (default: the job's seed + i) and gives exactly the numbers of a single run of that variant
+    with that seed; `result.replications` has one row per variant, in order. The summary's
+    reference points and scenario description are the job's scenario's. Raises UserError, as
+    `load` does, for an unknown actor, issue or parameter, or a value out of range.
+    """
+    job = load(talks) if isinstance(talks, str) else talks
+    changes = variants if isinstance(variants, Variants) else variants_from_keys(job.scenario, variants)
+    count = len(changes)
+    if seeds is None:
+        job = job.replace(replications=count)
+        chosen = job.seed + np.arange(count, dtype=np.int64)
+    else:
+        given = np.asarray(seeds)
+        if given.dtype.kind not in "iu" or given.shape != (count,):
+            raise UserError(f"seeds has shape {given.shape}: give one whole number per variant ({count})")
+        if given.min() < 0 or given.max() > MAX_SEED:
+            raise UserError(
+                f"seeds run from {given.min()} to {given.max()}: give whole numbers from 0 to {MAX_SEED}"
+            )
+        chosen = given.astype(np.int64)
+        job = dataclasses.replace(job, replications=count)
+    outcome = run_batch(job.scenario, job.protocol, chosen, progress=progress, variants=changes)
+    extra = {"path": job.scenario.source} if job.source is not None else {}
+    return Result(job, outcome, extra)
 
 
 class NegotiationModel(Talks):

@@ -9,9 +9,10 @@ import numpy as np
 from sim.figures.run import write_run_plots
 from sim.figures.study import write_batch_plots
 from sim.outputs.files import write_csv, write_json
+from sim.outputs.outcome import Outcome
 from sim.outputs.result import Result
 from sim.outputs.summary import expand_divisions
-from sim.outputs.text import format_batch_table, format_table
+from sim.outputs.text import format_table
 from sim.setup.job import Job
 from sim.studies.batch import run_batch
 
@@ -22,6 +23,11 @@ def simulate(job: Job, progress: bool | None = None) -> Result:
     seeds = job.seed + np.arange(job.replications, dtype=np.int64)
     keep_trace = job.trace or job.replications == 1
     outcome = run_batch(job.scenario, job.protocol, seeds, trace=keep_trace, progress=progress)
+    return result_of(job, outcome)
+
+
+def result_of(job: Job, outcome: Outcome) -> Result:
+    """The job's `Result` from the outcome of its replications."""
     extra = {"path": job.scenario.source} if job.source is not None else {}
     return Result(job, outcome, extra)
 
@@ -35,7 +41,7 @@ def write_run(result: Result, folder: Path) -> Path:
     if result.trace is not None:
         write_csv(folder / "trace.csv", result.trace)
     if result.job.plots:
-        if len(result) == 1:
+        if len(result) == 1 and result.trace is not None:
             write_run_plots(folder, expand_divisions(summary), result.trace)
         else:
             write_batch_plots(folder, summary, result.outcome)
@@ -45,4 +51,4 @@ def write_run(result: Result, folder: Path) -> Path:
 
 def report(result: Result) -> str:
     """The table printed after a run."""
-    return format_table(result.summary) if len(result) == 1 else format_batch_table(result.summary)
+    return format_table(result.summary)
