@@ -25,10 +25,13 @@ from omegaconf.errors import OmegaConfBaseException
 
 from sim.errors import UserError
 from sim.outputs.text import one_line
+from sim.setup.catalog import config_dir
 from sim.setup.compose import compose_config, explain, normalise, sweep_jobs
 from sim.setup.job import Job, job_from_config
-from sim.setup.schema import Task, config_dir, register_configs
+from sim.setup.schema import Task, register_configs
+from sim.studies.objective import check_objective, objective_line, objective_value
 from sim.studies.run import report, simulate, write_run
+from sim.studies.series import execute_series
 from sim.studies.validate import format_scores, validate, validation_line, write_validation
 
 EXIT_USER_ERROR = 2
@@ -49,12 +52,13 @@ def preflight(argv: Sequence[str]) -> None:
     """Compose and check what the command line asks for; raise UserError on a mistake."""
     multirun = any(arg in ("-m", "--multirun") for arg in argv)
     overrides = [arg for arg in argv if not arg.startswith("-")]
-    for job in sweep_jobs(overrides) if multirun else [overrides]:
-        job_from_config(compose_config(job))
+    for overrides_of_job in sweep_jobs(overrides) if multirun else [overrides]:
+        check_objective(job_from_config(compose_config(overrides_of_job)))
 
 
 def run_task(cfg: DictConfig) -> float | None:
-    """Hydra's task: run the configured job and write its folder."""
+    """Hydra's task: run the configured job and write its folder; return its objective (None
+    without one), the number a sweeper such as Optuna's optimises."""
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
     job_line = None
@@ -62,8 +66,8 @@ def run_task(cfg: DictConfig) -> float | None:
         job_line = f"[job {hydra_cfg.job.num}] {' '.join(hydra_cfg.overrides.task)}"
     try:
         job = job_from_config(cfg, overrides=tuple(hydra_cfg.overrides.task))
-        execute(job, output_dir, job_line)
-        return None
+        check_objective(job)
+        return objective_value(job, execute(job, output_dir, job_line))
     except UserError as error:
         remove_unfinished(output_dir)
         print(f"error: {error}", file=sys.stderr)
@@ -77,10 +81,16 @@ def execute(job: Job, output_dir: Path, job_line: str | None = None) -> dict[str
         summary, predictions = validate(job)
         write_validation(summary, predictions, output_dir, job.plots)
         line, table = validation_line(summary), format_scores(summary)
+    elif job.series is not None:
+        summary, line, table = execute_series(job, output_dir)
     else:
         result = simulate(job)
         write_run(result, output_dir)
         summary, line, table = result.summary, one_line(result.summary), report(result)
+    value = objective_value(job, summary)
+    if value is not None:
+        shown = objective_line(job, value)
+        line, table = f"{line}; {shown}", f"{table}\n\n{shown[0].upper()}{shown[1:]}"
     if job_line is not None:
         print(f"{job_line}: {line}")
     else:

@@ -101,8 +101,10 @@ def test_a_run_writes_its_folder_and_prints_the_table(tmp_path):
     summary = json.loads((run / "summary.json").read_text())
     assert summary["scenario"] == "astana7" and summary["seed"] == 3 and summary["protocol"] == "alternating"
     assert set(summary["issues"]) == {"zones", "detainees", "demining"}
+    assert summary["replications"] == 1 and summary["seeds"] == [3, 3]
     for issue in summary["issues"].values():
-        assert set(issue) >= {"agreed", "value", "step"}
+        assert set(issue) >= {"agreement_probability", "interval", "value", "step", "meaning", "forecast"}
+        assert issue["agreement_probability"] in (0.0, 1.0)
     assert set(summary["utilities"]) == {
         "government",
         "opposition",
@@ -113,7 +115,9 @@ def test_a_run_writes_its_folder_and_prints_the_table(tmp_path):
         "us",
         "jordan",
     }
-    assert isinstance(summary["walked_out"], list)
+    assert (
+        set(summary["walk_out_probability"]) == set(summary["walk_out_step"]) == {"government", "opposition"}
+    )
     trace = pd.read_csv(run / "trace.csv")
     assert list(trace.columns) == ["step", "actor", "issue", "quantity", "value"]
     assert set(trace.quantity) >= {"offer", "position", "aspiration"}

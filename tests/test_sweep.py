@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import sim
+from sim.studies.sweep import job_metrics
 from sim.studies.sweep import main as aggregate_main
 
 
@@ -76,6 +78,23 @@ def test_aggregating_a_folder_that_is_not_a_sweep_fails_with_one_line(tmp_path, 
         aggregate_main([str(tmp_path)])
     assert exit_.value.code == 2
     assert "has no multirun.yaml" in capsys.readouterr().err
+
+
+def test_a_job_gives_the_same_row_with_one_replication_or_several():
+    single = sim.run("astana7", protocol="mediated", seed=2)
+    one = job_metrics(single.summary)
+    three = job_metrics(sim.run("astana7", protocol="mediated", seed=2, replications=3).summary)
+    assert set(one) == set(three)
+    assert (one["replications"], three["replications"]) == (1, 3)
+    wilson = {key for key in one if key.endswith((".interval_low", ".interval_high"))}
+    for key in set(one) - wilson - {"replications"}:
+        assert one[key] == pytest.approx(three[key], nan_ok=True), key
+    assert one["detainees.interval_high"] > three["detainees.interval_high"]
+    zones = single.outcome.scenario.column_names.index("zones")
+    assert one["zones.value_mean"] == single.outcome.value[0, zones]
+    assert one["zones.step_mean"] == single.outcome.agreed_step[0, zones]
+    assert one["russia.utility_low"] == one["russia.utility"] == one["russia.utility_high"]
+    assert one["record_match_probability"] == 1.0
 
 
 LAUNCHERS = [

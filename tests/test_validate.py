@@ -186,7 +186,8 @@ def test_validation_needs_recorded_outcomes(tmp_path):
 
 
 def test_an_unknown_task_ends_in_one_line():
-    with pytest.raises(UserError, match=r"^task is 'check': choose one of run, validate$"):
+    tasks = "run, validate, replay, forecast, backtest, calibrate"
+    with pytest.raises(UserError, match=rf"^task is 'check': choose one of {tasks}$"):
         preflight(["scenario=astana7", "task=check"])
 
 

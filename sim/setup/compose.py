@@ -12,30 +12,27 @@ from typing import Any
 
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import IntervalSweep, Override
 from hydra.errors import HydraException, MissingConfigException
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.errors import UserError
-from sim.setup.schema import config_dir, register_configs
+from sim.setup.catalog import available, config_dir, scenarios
+from sim.setup.schema import register_configs
 
 USAGE = "python -m sim scenario=NAME [key=value ...]"
 LAUNCHER_EXTRAS = {"joblib": "parallel", "submitit_local": "cluster", "submitit_slurm": "cluster"}
+SWEEPER_EXTRAS = {"optuna": "optuna"}
 GROUPS_IN_DEFAULTS = ("scenario",)
 """Config groups named in the primary defaults list: chosen as `scenario=NAME`, with or without `+`."""
 
 
-def available(group: str) -> list[str]:
-    """The names a config group offers (`scenario`, `protocol`, `experiment`)."""
-    return sorted(path.stem for path in (config_dir() / group).glob("*.yaml"))
-
-
 def scenario_list() -> str:
     lines = ["Choose a scenario:"]
-    for name in available("scenario"):
-        title = OmegaConf.load(config_dir() / "scenario" / f"{name}.yaml").get("title", "")
+    for name, title in scenarios().items():
         lines.append(f"  {name:<16} {title}")
-    lines.append(f"Run one with: {USAGE}, for example: python -m sim scenario=astana7")
+    lines.append(f"Run one with: {USAGE}, for example: python -m sim scenario=astana7 (--help for more)")
     return "\n".join(lines)
 
 
@@ -93,7 +90,17 @@ def explain(error: BaseException, overrides: Sequence[str]) -> str:
                 else "choose basic, joblib, submitit_local or submitit_slurm"
             )
             return f"launcher '{name}' is not installed: {fix}"
+        if (error.missing_cfg_file or "").startswith("hydra/sweeper/"):
+            extra = SWEEPER_EXTRAS.get(name)
+            fix = f"pip install 'astana-sim[{extra}]'" if extra else "choose basic or optuna"
+            return f"sweeper '{name}' is not installed: {fix}"
         return str(error).splitlines()[0]
+    if "does not support sweep type" in str(error):
+        kind = str(error).split(" : ")[-1].lower().replace("_sweep", "(...)")
+        return (
+            f"the basic sweeper cannot sweep {kind}: give values (key=a,b,c), or sample it with "
+            "hydra/sweeper=optuna (pip install 'astana-sim[optuna]')"
+        )
     cause: BaseException = error
     while cause.__cause__ is not None:
         cause = cause.__cause__
@@ -113,17 +120,27 @@ def explain(error: BaseException, overrides: Sequence[str]) -> str:
     return f"{key + ': ' if key else ''}{message}"
 
 
+def sweep_values(override: Override) -> list[str]:
+    """The values of an override to check: each one of a choice or a range, the two ends of an
+    interval (`interval(0.1, 0.9)`, `tag(log, interval(...))`), or its one value."""
+    if not override.is_sweep_override():
+        return [override.get_value_element_as_str()]
+    if override.is_interval_sweep():
+        interval = override.value()
+        assert isinstance(interval, IntervalSweep)
+        return [str(interval.start), str(interval.end)]
+    return list(override.sweep_string_iterator())
+
+
 def sweep_jobs(overrides: Sequence[str]) -> list[list[str]]:
-    """The override lists to check before a sweep: one per distinct value of each swept key
-    (including an experiment's `hydra.sweeper.params`)."""
+    """The override lists to check before a sweep: the first value of every swept key, then one
+    list per other value of each (including an experiment's `hydra.sweeper.params`)."""
     parser = OverridesParser.create()
     overrides = normalise(overrides)
 
-    def first_values(parsed: list[Any]) -> list[str]:
+    def first_values(parsed: list[Override]) -> list[str]:
         return [
-            f"{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}"
-            if o.is_sweep_override()
-            else o.input_line
+            f"{o.get_key_element()}={sweep_values(o)[0]}" if o.is_sweep_override() else str(o.input_line)
             for o in parsed
         ]
 
@@ -137,9 +154,8 @@ def sweep_jobs(overrides: Sequence[str]) -> list[list[str]]:
     base = first_values(parsed)
     jobs = [base]
     for position, override in enumerate(parsed):
-        if override.is_sweep_override():
-            for value in list(override.sweep_string_iterator())[1:]:
-                job = list(base)
-                job[position] = f"{override.get_key_element()}={value}"
-                jobs.append(job)
+        for value in sweep_values(override)[1:]:
+            job = list(base)
+            job[position] = f"{override.get_key_element()}={value}"
+            jobs.append(job)
     return jobs

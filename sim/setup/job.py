@@ -23,6 +23,7 @@ from sim.errors import UserError
 from sim.protocols import PROTOCOLS, ProtocolConfig, make_protocol
 from sim.setup.compose import explain, scenario_list
 from sim.setup.schema import Task
+from sim.setup.series import SeriesJob, series_job
 from sim.strategies import STRATEGIES
 from sim.tables.readers import Table, read_table
 from sim.tables.scenario import TableOptions, scenario_from_table, table_path
@@ -55,6 +56,12 @@ class Job:
     """For a scenario imported from a table: the table (its recorded outcomes serve `task=validate`)."""
     overrides: tuple[str, ...] = ()
     """The overrides the job was composed with, as typed."""
+    objective: str | None = None
+    """The summary metric the job returns to a sweeper, as a dotted path into `summary.json`."""
+    objective_target: float | None = None
+    """When set, the job returns |metric - objective_target|."""
+    series: SeriesJob | None = None
+    """For a series scenario (one with a `series:` block): its record, mechanisms and settings."""
 
     def replace(self, **changes: Any) -> Job:
         """A copy with some run settings changed (checked as when composed)."""
@@ -68,11 +75,12 @@ def job_from_config(cfg: DictConfig, overrides: tuple[str, ...] = ()) -> Job:
     if cfg.get("scenario") is None:
         raise UserError("no scenario chosen\n" + scenario_list())
     try:
-        scenario_cfg = OmegaConf.to_container(cfg.scenario, resolve=True, throw_on_missing=True)
+        container = OmegaConf.to_container(cfg.scenario, resolve=True, throw_on_missing=True)
         protocol = OmegaConf.to_object(cfg.protocol)
     except OmegaConfBaseException as error:
         raise UserError(explain(error, [])) from error
-    assert isinstance(scenario_cfg, dict) and isinstance(protocol, ProtocolConfig)
+    assert isinstance(container, dict) and isinstance(protocol, ProtocolConfig)
+    scenario_cfg = {str(key): value for key, value in container.items()}
     check_settings(cfg.seed, cfg.replications)
     source = None
     if scenario_cfg.get("path") or not (scenario_cfg.get("issues") or scenario_cfg.get("actors")):
@@ -87,6 +95,12 @@ def job_from_config(cfg: DictConfig, overrides: tuple[str, ...] = ()) -> Job:
     task = Task(cfg.get("task", Task.run))
     if task == Task.validate:
         check_validation_table(scenario, source)
+    series = None
+    if scenario_cfg.get("series") is not None:
+        settings = OmegaConf.to_container(cfg.series, resolve=True) if cfg.get("series") is not None else {}
+        assert isinstance(settings, dict)
+        series = series_job(scenario_cfg, scenario, {str(key): value for key, value in settings.items()})
+    check_series_task(task, scenario, series)
     return Job(
         scenario=scenario,
         protocol=protocol,
@@ -99,7 +113,34 @@ def job_from_config(cfg: DictConfig, overrides: tuple[str, ...] = ()) -> Job:
         task=task,
         source=source,
         overrides=overrides,
+        objective=check_objective_path(cfg.get("objective")),
+        objective_target=None if cfg.get("objective_target") is None else float(cfg.objective_target),
+        series=series,
     )
+
+
+def check_series_task(task: Task, scenario: Scenario, series: SeriesJob | None) -> None:
+    """The series tasks need a series scenario, and a series scenario runs only those (raises UserError)."""
+    series_tasks = (Task.replay, Task.forecast, Task.backtest, Task.calibrate)
+    if task in series_tasks and series is None:
+        raise UserError(
+            f"task={task} needs a series of rounds; scenario '{scenario.name}' has none: "
+            "use scenario=astana_series"
+        )
+    if task == Task.validate and series is not None:
+        raise UserError(
+            f"scenario '{scenario.name}' is a series: use task=replay, forecast, backtest or calibrate"
+        )
+
+
+def check_objective_path(path: str | None) -> str | None:
+    """An objective is a dotted path of names, such as `issues.detainees.agreement_probability`."""
+    if path is not None and (not str(path).strip() or "" in str(path).split(".")):
+        raise UserError(
+            f"objective is '{path}': give a dotted path into summary.json, "
+            "such as issues.detainees.agreement_probability"
+        )
+    return None if path is None else str(path)
 
 
 def check_settings(seed: int, replications: int) -> None:

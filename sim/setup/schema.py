@@ -17,14 +17,9 @@ from omegaconf import MISSING, OmegaConf
 
 from sim.core.scenario import Decision, IssueKind, Recognition, Role
 from sim.protocols import PROTOCOLS
+from sim.setup.catalog import help_section
+from sim.setup.series import SeriesConf
 from sim.strategies import StrategyName
-
-
-def config_dir() -> Path:
-    """Where the YAML configuration lives: inside the installed package, or beside it in a checkout."""
-    package = Path(__file__).resolve().parents[1]
-    packaged = package / "conf"
-    return packaged if packaged.is_dir() else package.parent / "conf"
 
 
 @dataclass
@@ -85,6 +80,9 @@ class ScenarioConf:
     """For an imported table, every actor's reservation utility."""
     concession: float = 1.0
     """For an imported table, every actor's concession exponent beta."""
+    series: Any = None
+    """For a series of rounds: the record's party codes, the mechanisms' free parameters with their
+    ranges, the events before each round and the linked packages (`sim.series.spec`)."""
 
 
 class Task(StrEnum):
@@ -92,6 +90,20 @@ class Task(StrEnum):
 
     run = "run"
     validate = "validate"
+    replay = "replay"
+    forecast = "forecast"
+    backtest = "backtest"
+    calibrate = "calibrate"
+
+
+TASKS = {
+    Task.run: "one negotiation, or replications=N of them (the default)",
+    Task.validate: "score every method's forecasts against a table's recorded outcomes (scenario=table)",
+    Task.replay: "a series scenario's rounds, one by one, against its record (scenario=astana_series)",
+    Task.forecast: "the next round of a series: probability of agreement per issue (series.next=N)",
+    Task.backtest: "forecast each round of a series from the rounds before it, scored against baselines",
+    Task.calibrate: "fit a series' free parameters to its record and save the fitted scenario",
+}
 
 
 @dataclass
@@ -105,6 +117,12 @@ class Config:
     results: str = "results"
     quiet: bool = False
     task: Task = Task.run
+    series: SeriesConf = field(default_factory=SeriesConf)
+    """A series scenario's record, the round to forecast, its mechanisms and budgets."""
+    objective: str | None = None
+    """The summary metric a job returns to a sweeper: a dotted path into summary.json."""
+    objective_target: float | None = None
+    """When set, a job returns |metric - objective_target| instead of the metric."""
 
 
 def table_name(path: str | None) -> str:
@@ -112,10 +130,17 @@ def table_name(path: str | None) -> str:
     return Path(path).stem if path else "table"
 
 
+def help_list(name: str) -> str:
+    """`${sim_help:NAME}`: a list of the help page (`sim.setup.catalog.help_section`)."""
+    return help_section(name, tuple((str(task), text) for task, text in TASKS.items()))
+
+
 def register_configs() -> None:
     """Put the schemas in Hydra's ConfigStore, where the YAML files name them in their defaults."""
     if not OmegaConf.has_resolver("table_name"):
         OmegaConf.register_new_resolver("table_name", table_name)
+    if not OmegaConf.has_resolver("sim_help"):
+        OmegaConf.register_new_resolver("sim_help", help_list)
     store = ConfigStore.instance()
     store.store(name="config_schema", node=Config)
     store.store(group="scenario", name="scenario_schema", node=ScenarioConf)

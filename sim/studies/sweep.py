@@ -1,19 +1,24 @@
 """Aggregate a Hydra sweep: `sweep.csv` (one row per job) and its plots.
 
-Runs by itself at the end of every multirun (a Hydra callback). A sweep that was interrupted
-can be aggregated afterwards from what it finished:
+Runs by itself at the end of every multirun (a Hydra callback), under any sweeper: the table is
+read from the job folders themselves, each holding `.hydra/overrides.yaml` (what it ran) and
+`summary.json` (what it found), so the trials of an Optuna study aggregate as a grid does. A sweep
+that was interrupted can be aggregated afterwards from what it finished:
 
     python -m sim.studies.sweep results/sweeps/<date_time>
 
-which also names the jobs that are missing. A job counts as finished when its folder holds
-`summary.json`, which is written last and atomically.
+which also names the jobs that are missing: those that started and did not finish, and, for a
+grid sweep, those its `multirun.yaml` planned that never started. A job counts as finished when
+its folder holds `summary.json`, which is written last and atomically.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,99 +31,154 @@ from omegaconf import DictConfig, OmegaConf
 from sim.errors import UserError
 from sim.figures.study import write_sweep_plots
 from sim.outputs.files import write_csv
-from sim.outputs.summary import wilson_interval
+from sim.studies.objective import objective_of
 
 
 def job_metrics(summary: dict[str, Any]) -> dict[str, Any]:
-    """The outcome metrics of one job, flat, from its summary (a batch or a single run)."""
-    row: dict[str, Any] = {}
-    batch = "replications" in summary
-    n = summary.get("replications", 1)
-    row["replications"] = n
-    row["steps_mean"] = summary["steps_mean"] if batch else summary["steps"]
+    """The outcome metrics of one job, flat, from its summary (of any number of replications)."""
+    row: dict[str, Any] = {
+        "replications": summary["replications"],
+        "steps_mean": summary["steps"]["mean"],
+    }
     for issue, outcome in summary["issues"].items():
-        if batch:
-            p, (low, high) = outcome["agreement_probability"], outcome["interval"]
-            value, step = outcome["value"]["mean"], outcome["step_mean"]
-        else:
-            p = float(outcome["agreed"])
-            low, high = (float(x) for x in wilson_interval(int(outcome["agreed"]), 1))
-            value, step = outcome["value"], outcome["step"]
-        row[f"{issue}.agreement_probability"] = p
+        low, high = outcome["interval"]
+        row[f"{issue}.agreement_probability"] = outcome["agreement_probability"]
         row[f"{issue}.interval_low"], row[f"{issue}.interval_high"] = low, high
-        row[f"{issue}.value_mean"] = np.nan if value is None else value
-        row[f"{issue}.step_mean"] = np.nan if step is None else step
+        row[f"{issue}.value_mean"] = _number(outcome["value"]["mean"])
+        row[f"{issue}.step_mean"] = _number(outcome["step"]["mean"])
     for actor, utility in summary["utilities"].items():
-        low, high = summary["utility_intervals"][actor] if batch else (utility, utility)
+        low, high = utility["interval"]
         row[f"{actor}.utility"], row[f"{actor}.utility_low"], row[f"{actor}.utility_high"] = (
-            utility,
+            utility["mean"],
             low,
             high,
         )
-    walk_outs = summary.get("walk_out_probability") or {
-        actor: float(actor in summary["walked_out"])
-        for actor, info in summary.get("actors", {}).items()
-        if info["role"] == "party"
-    }
-    for actor, p in walk_outs.items():
+    for actor, p in summary["walk_out_probability"].items():
         row[f"{actor}.walk_out_probability"] = p
     for key in ("distance_to_nash", "pareto_gap"):
-        value = summary.get(f"{key}_mean") if batch else summary.get(key)
-        row[key] = np.nan if value is None else value
-    if "record_match_probability" in summary:
-        row["record_match_probability"] = summary["record_match_probability"]
-    elif "record" in summary:
-        row["record_match_probability"] = float(summary["record"]["matches"])
+        row[key] = _number(summary[key])
+    if "record" in summary:
+        row["record_match_probability"] = summary["record"]["match_probability"]
     return row
 
 
-def planned_jobs(sweep_dir: Path) -> list[list[str]]:
-    """The override list of every job the sweep was started with, in Hydra's job order."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+def _number(value: float | None) -> float:
+    return np.nan if value is None else value
 
+
+GRID_SWEEPER = "BasicSweeper"
+"""The class name of Hydra's own sweeper, whose jobs are the grid of the swept values."""
+
+
+@dataclass(frozen=True)
+class SweepJob:
+    """A job of a sweep, from its folder: its number and the overrides it ran with."""
+
+    number: int
+    overrides: list[str]
+    folder: Path
+
+    @property
+    def values(self) -> dict[str, str]:
+        return values_of(self.overrides)
+
+
+def values_of(overrides: list[str]) -> dict[str, str]:
+    """`{key: value}` of override lines, the keys without `+` or `~`."""
+    pairs = (line.partition("=") for line in overrides)
+    return {key.lstrip("+~"): value for key, _, value in pairs}
+
+
+def started_jobs(sweep_dir: Path) -> list[SweepJob]:
+    """Every job that started, from the `.hydra/overrides.yaml` Hydra writes in its folder."""
+    jobs = [
+        SweepJob(
+            int(path.parents[1].name) if path.parents[1].name.isdigit() else -1,
+            [str(line) for line in OmegaConf.load(path)],
+            path.parents[1],
+        )
+        for path in sweep_dir.glob("*/.hydra/overrides.yaml")
+    ]
+    return sorted(jobs, key=lambda job: (job.number, job.folder.name))
+
+
+def planned_jobs(sweep_dir: Path) -> list[list[str]]:
+    """The override list of every job a grid sweep planned, in Hydra's job order, from its
+    `multirun.yaml`; none for a sweep that is not a grid (an Optuna study, an interval)."""
     plan = sweep_dir / "multirun.yaml"
     if not plan.is_file():
-        raise UserError(
-            f"{sweep_dir} has no multirun.yaml: give the folder of a sweep (results/sweeps/<date_time>)"
-        )
+        return []
     hydra_cfg = OmegaConf.load(plan).hydra
+    if not str(hydra_cfg.sweeper.get("_target_", "")).endswith(GRID_SWEEPER):
+        return []
     params = hydra_cfg.sweeper.get("params") or {}
     lines = [f"{key}={value}" for key, value in params.items()] + list(hydra_cfg.overrides.task)
-    parsed = OverridesParser.create().parse_overrides(lines)
-    return BasicSweeper.split_arguments(parsed, None)[0]
+    choices: dict[str, list[str]] = {}
+    for override in OverridesParser.create().parse_overrides(lines):
+        key = override.get_key_element()
+        if not override.is_sweep_override():
+            choices[key] = [f"{key}={override.get_value_element_as_str()}"]
+        elif override.is_discrete_sweep():
+            choices[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
+        else:
+            return []
+    return [list(job) for job in itertools.product(*choices.values())]
 
 
-def swept_keys(jobs: list[list[str]]) -> list[str]:
-    keys = [line.split("=", 1)[0].lstrip("+~") for line in jobs[0]] if jobs else []
-    return [key for position, key in enumerate(keys) if len({job[position] for job in jobs}) > 1]
+def swept_keys(jobs: list[dict[str, str]]) -> list[str]:
+    """The keys whose value differs between jobs, in the order they were given."""
+    keys = list(dict.fromkeys(key for job in jobs for key in job))
+    return [key for key in keys if len({job.get(key) for job in jobs}) > 1]
+
+
+def job_objective(job: SweepJob, summary: dict[str, Any]) -> float | None:
+    """The objective the job returned to its sweeper (None when its configuration names none)."""
+    config = OmegaConf.load(job.folder / ".hydra" / "config.yaml")
+    assert isinstance(config, DictConfig)
+    path, target = config.get("objective"), config.get("objective_target")
+    return None if path is None else objective_of(summary, str(path), target)
 
 
 def aggregate(sweep_dir: Path, plots: bool = True) -> tuple[pd.DataFrame, list[str]]:
-    """Write `sweep.csv` and the sweep plots from the finished jobs; return the table and the missing jobs."""
+    """Write `sweep.csv` and the sweep plots from the finished jobs' folders (their
+    `.hydra/overrides.yaml` and `summary.json`); return the table and the jobs missing: those that
+    started without finishing, and those of a grid sweep's `multirun.yaml` that never started."""
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise UserError(f"no such folder: {sweep_dir}")
-    jobs = planned_jobs(sweep_dir)
-    swept = swept_keys(jobs)
+    started, planned = started_jobs(sweep_dir), planned_jobs(sweep_dir)
+    if not started and not (sweep_dir / "multirun.yaml").is_file():
+        raise UserError(
+            f"{sweep_dir} has no multirun.yaml and no job folders: "
+            "give the folder of a sweep (results/sweeps/<date_time>)"
+        )
+    ran = {frozenset(job.overrides) for job in started}
+    never = [
+        SweepJob(number, job, sweep_dir / str(number))
+        for number, job in enumerate(planned)
+        if frozenset(job) not in ran
+    ]
+    never_started = {job.number for job in never}
+    swept = swept_keys([job.values for job in [*started, *never]])
     rows, missing = [], []
-    for number, overrides in enumerate(jobs):
-        summary_path = sweep_dir / str(number) / "summary.json"
-        values = dict(line.split("=", 1) for line in overrides)
-        if not summary_path.is_file():
-            chosen = [line for line in overrides if line.split("=", 1)[0].lstrip("+~") in swept]
-            missing.append(f"job {number} ({' '.join(chosen)})")
+    for job in sorted([*started, *never], key=lambda job: job.number):
+        summary_path = job.folder / "summary.json"
+        if job.number in never_started or not summary_path.is_file():
+            chosen = " ".join(f"{key}={job.values[key]}" for key in swept if key in job.values)
+            missing.append(f"job {job.number} ({chosen})")
             continue
         summary = json.loads(summary_path.read_text())
+        objective = job_objective(job, summary)
         rows.append(
             {
-                "job": number,
-                **{key: values[key] for key in values if key.lstrip("+~") in swept},
+                "job": job.number,
+                **{key: job.values.get(key) for key in swept},
                 **job_metrics(summary),
+                **({} if objective is None else {"objective": objective}),
             }
         )
     table = pd.DataFrame(rows)
     if rows:
-        table.columns = [c.lstrip("+~") for c in table.columns]
         for key in swept:
             converted = pd.to_numeric(table[key], errors="coerce")
             if converted.notna().all():
@@ -127,6 +187,19 @@ def aggregate(sweep_dir: Path, plots: bool = True) -> tuple[pd.DataFrame, list[s
         if plots and swept:
             write_sweep_plots(sweep_dir, table, swept)
     return table, missing
+
+
+def optimum(sweep_dir: Path) -> str | None:
+    """What an Optuna study found (`optimization_results.yaml`), in one line; None for other sweeps."""
+    path = Path(sweep_dir) / "optimization_results.yaml"
+    if not path.is_file():
+        return None
+    results = OmegaConf.to_container(OmegaConf.load(path))
+    assert isinstance(results, dict)
+    if "best_params" not in results:
+        return f"Optimum: {len(results.get('solutions') or [])} Pareto solutions in {path}"
+    chosen = " ".join(f"{key}={value}" for key, value in results["best_params"].items())
+    return f"Optimum: {chosen}, objective {results['best_value']:.4g} ({path})"
 
 
 class AggregateSweep(Callback):
@@ -138,6 +211,9 @@ class AggregateSweep(Callback):
         print(f"Sweep: {len(table)} jobs aggregated into {sweep_dir / 'sweep.csv'}")
         for job in missing:
             print(f"missing: {job}")
+        found = optimum(sweep_dir)
+        if found:
+            print(found)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -153,6 +229,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     print(f"{len(table)} jobs aggregated into {args.sweep_dir / 'sweep.csv'}")
+    found = optimum(args.sweep_dir)
+    if found:
+        print(found)
     if missing:
         print(f"{len(missing)} jobs missing:")
         for job in missing:

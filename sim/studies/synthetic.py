@@ -10,8 +10,8 @@ from sim.core.scenario import Column, Role, Scenario
 def random_scenario(n_actors: int, n_issues: int, seed: int = 0) -> Scenario:
     """A negotiation with `n_actors` actors and `n_issues` issues drawn at random.
 
-    About a tenth of the actors are guarantors (at least one), a third are parties, one is a
-    mediator and the rest observers; each of the first parties is the client of one guarantor.
+    About a tenth of the actors are signatories (at least one), a third are parties, one is a
+    mediator and the rest observers; each of the first parties is the client of one signatory.
     """
     rng = np.random.default_rng(seed)
     n_signatories = max(1, n_actors // 10)

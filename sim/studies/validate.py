@@ -108,18 +108,30 @@ def validate(job: Job) -> tuple[dict[str, Any], pd.DataFrame]:
         )
     methods = forecasting_methods(job.protocol, job.seed)
     predictions, status_quo = forecast_table(job.source.table, job.source.options, methods)
-    scores = score(predictions, status_quo)
-    validation = {
+    return validation_summary(job, methods, predictions, status_quo), predictions
+
+
+def validation_summary(
+    job: Job, methods: Mapping[str, Method], predictions: pd.DataFrame, status_quo: pd.DataFrame
+) -> dict[str, Any]:
+    """What `validation.json` holds: the job, the scores per method, and the methods."""
+    return {
         "scenario": job.scenario.name,
         "title": job.scenario.title,
         "path": job.scenario.source,
         "seed": job.seed,
         "n_issues": len(predictions),
-        **scores,
+        **score(predictions, status_quo),
         "no_agreement_rule": NO_AGREEMENT_RULE,
         "methods": describe_methods(methods),
     }
-    return validation, predictions
+
+
+def expected_validation(job: Job) -> dict[str, Any]:
+    """The keys `validation.json` will hold for the job, with no issue forecast yet."""
+    methods = forecasting_methods(job.protocol, job.seed)
+    predictions = pd.DataFrame(columns=["issue", "observed", *methods], dtype=float)
+    return validation_summary(job, methods, predictions, pd.DataFrame(columns=list(methods), dtype=bool))
 
 
 def write_validation(
@@ -244,7 +256,7 @@ def forecast_table(
     """Per issue with an outcome: the observed value and each method's forecast, on the source scale;
     and where each method's forecast is the status quo."""
     rows, status_rows = [], []
-    for k in np.flatnonzero(~np.isnan(table.outcome)):
+    for k in map(int, np.flatnonzero(~np.isnan(table.outcome))):
         issue_table = select(table, table.present[:, k], [k])
         low, high = table.scale[k]
         row: dict[str, Any] = {"issue": table.issues[k], "observed": float(table.outcome[k])}
@@ -368,7 +380,12 @@ def write_validation_plots(
 
 def _by_error(mae: Mapping[str, float | None]) -> list[str]:
     """Methods from the smallest mean absolute error to the largest; those with none last."""
-    return sorted(mae, key=lambda name: math.inf if mae[name] is None else mae[name])
+
+    def error(name: str) -> float:
+        value = mae[name]
+        return math.inf if value is None else value
+
+    return sorted(mae, key=error)
 
 
 def _finite_or_none(value: float) -> float | None:

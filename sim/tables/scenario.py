@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from sim.core.build import utility_exponent
+from sim.core.checks import check_values
 from sim.core.means import weighted_position
 from sim.core.scenario import Column, Role, Scenario
 from sim.errors import UserError
@@ -77,12 +78,12 @@ class TableOptions:
             signatories = [signatories]
         elif isinstance(signatories, Sequence):
             signatories = [str(key) for key in signatories]
-        reservation = float(cfg.get("reservation", 0.0))
-        if not 0.0 <= reservation < 1.0:
-            raise UserError(f"scenario.reservation is {reservation:g}: give a number in [0, 1)")
-        concession = float(cfg.get("concession", 1.0))
-        if concession <= 0:
-            raise UserError(f"scenario.concession is {concession:g}: give a positive number")
+        reservation = float(
+            check_values(float(cfg.get("reservation", 0.0)), "reservation", "scenario.reservation")
+        )
+        concession = float(
+            check_values(float(cfg.get("concession", 1.0)), "concession", "scenario.concession")
+        )
         exponent = utility_exponent(cfg.get("utility_exponent", 1))
         return cls(
             name=str(cfg.get("name") or ""),
