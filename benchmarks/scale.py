@@ -28,10 +28,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from sim.cli import _compose, build  # noqa: E402
-from sim.model.model import NegotiationModel  # noqa: E402
+from sim.api import NegotiationModel, load  # noqa: E402
 from sim.protocols import make_protocol  # noqa: E402
-from sim.setup.schema import register_configs  # noqa: E402
 from sim.studies.batch import run_batch  # noqa: E402
 from sim.studies.synthetic import random_scenario  # noqa: E402
 
@@ -57,8 +55,8 @@ def median_rate(run, count: int, repeats: int = 5) -> float:
 
 
 def astana(*overrides: str):
-    register_configs()
-    return build(_compose(["+scenario=astana7", *overrides]))
+    job = load("astana7", *overrides)
+    return job.scenario, job.protocol
 
 
 def replication_rate(n: int) -> float:

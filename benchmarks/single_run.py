@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.cli import _compose, build
-from sim.model.model import NegotiationModel
-from sim.outputs.summary import Outcome, summarize, trace_frame
+from sim.api import NegotiationModel, load
+from sim.outputs.outcome import Outcome
+from sim.outputs.summary import summarize
+from sim.outputs.trace import trace_frame
 from sim.protocols import make_protocol
-from sim.setup.schema import register_configs
 
 
 def machine() -> str:
@@ -37,8 +37,8 @@ def quartiles(samples: list[float]) -> str:
 
 def in_process(runs: int) -> list[float]:
     """Milliseconds per negotiation: build the model, run it with its trace, summarise it."""
-    register_configs()
-    scenario, protocol_cfg = build(_compose(["+scenario=astana7"]))
+    job = load("astana7")
+    scenario, protocol_cfg = job.scenario, job.protocol
     times = []
     for seed in range(runs):
         start = time.perf_counter()

@@ -10,7 +10,7 @@ from conftest import build, compose, run_and_write
 
 from sim import NegotiationModel
 from sim.outputs.outcome import Outcome
-from sim.outputs.summary import summarize, summarize_batch, wilson_interval
+from sim.outputs.summary import summarize, wilson_interval
 from sim.protocols import make_protocol
 from sim.studies.batch import chunk_size, run_batch
 
@@ -25,7 +25,7 @@ def test_replication_i_equals_a_single_run_with_its_seed():
     batch = run_batch(scenario, protocol_cfg, seeds)
     for i in (0, 7, 39):
         single = NegotiationModel(scenario, make_protocol(protocol_cfg), seeds=[int(seeds[i])]).run()
-        assert summarize(batch, i) == summarize(Outcome.of(single))
+        assert summarize(batch.select(i)) == summarize(Outcome.of(single))
 
 
 def test_chunks_do_not_change_the_numbers(monkeypatch):
@@ -48,8 +48,8 @@ def test_wilson_interval_closed_form():
 def test_batch_summary_reports_probabilities_with_intervals():
     scenario, protocol_cfg = astana()
     batch = run_batch(scenario, protocol_cfg, np.arange(200))
-    summary = summarize_batch(batch, 0)
-    assert summary["replications"] == 200 and summary["seeds"] == [0, 199]
+    summary = summarize(batch)
+    assert summary["replications"] == 200 and summary["seeds"] == [0, 199] and summary["seed"] == 0
     for name, issue in summary["issues"].items():
         k = scenario.column_names.index(name)
         assert issue["agreement_probability"] == pytest.approx(batch.agreed[:, k].mean())
@@ -57,9 +57,79 @@ def test_batch_summary_reports_probabilities_with_intervals():
         assert low <= issue["agreement_probability"] <= high
     assert summary["issues"]["detainees"]["agreement_probability"] == 0.0
     assert summary["issues"]["demining"]["value"]["median"] is not None
-    assert summary["record_match_probability"] >= 0.8
-    mean = summary["utilities"]["russia"]
-    assert mean == pytest.approx(batch.utilities[:, scenario.index("russia")].mean())
+    assert summary["record"]["match_probability"] >= 0.8
+    assert summary["record"]["issues"]["demining"] >= summary["record"]["match_probability"]
+    russia = batch.utilities[:, scenario.index("russia")]
+    utility = summary["utilities"]["russia"]
+    assert utility["mean"] == pytest.approx(russia.mean()) and utility["sd"] == pytest.approx(
+        russia.std(ddof=1)
+    )
+    low, high = utility["interval"]
+    assert low < utility["mean"] < high
+    assert summary["steps"]["min"] <= summary["steps"]["mean"] <= summary["steps"]["max"]
+    assert summary["steps"]["mean"] == pytest.approx(batch.end_step.mean())
+    assert summary["measured_replications"] == 200
+
+
+def test_select_gives_the_outcome_of_a_subset_of_replications():
+    scenario, protocol_cfg = astana()
+    batch = run_batch(scenario, protocol_cfg, np.arange(10, 16), trace=True)
+    subset = batch.select([4, 1])
+    assert list(subset.seeds) == [14, 11] and len(subset) == 2
+    np.testing.assert_array_equal(subset.value, batch.value[[4, 1]])
+    np.testing.assert_array_equal(subset.end_step, batch.end_step[[4, 1]])
+    assert set(subset.trace["seed"]) == {11, 14}
+    one = batch.select(2)
+    assert len(one) == 1 and "seed" not in one.trace and len(one.trace) == (batch.trace["seed"] == 12).sum()
+
+
+def keys(tree: object) -> object:
+    """The keys of a nested summary, recursively, with every leaf replaced by its kind; a
+    `proposer` mapping, keyed by whoever proposed the agreed texts, counts as one leaf."""
+    if isinstance(tree, dict):
+        return {key: "shares" if key == "proposer" else keys(value) for key, value in tree.items()}
+    return "list" if isinstance(tree, list) else "leaf"
+
+
+@pytest.mark.parametrize("scenario", ["astana7", "baron_ferejohn"])
+def test_a_single_run_and_a_batch_of_one_share_the_schema_of_a_batch(scenario):
+    talks, protocol_cfg = build(compose(f"scenario={scenario}"))
+    single = summarize(Outcome.of(NegotiationModel(talks, make_protocol(protocol_cfg), seeds=[3]).run()))
+    batch = run_batch(talks, protocol_cfg, np.arange(3, 23))
+    assert keys(single) == keys(summarize(batch.select(0))) == keys(summarize(batch))
+    assert single == summarize(batch.select(0))
+
+
+def test_the_summary_of_one_replication_is_its_own_numbers():
+    scenario, protocol_cfg = astana(
+        "scenario.actors.opposition.reservation=0.95", "scenario.actors.opposition.patience=2"
+    )
+    outcome = run_batch(scenario, protocol_cfg, [4])
+    summary = summarize(outcome)
+    assert summary["replications"] == 1 and summary["seeds"] == [4, 4]
+    assert summary["steps"] == {"mean": 2.0, "min": 2, "max": 2}
+    for k, name in enumerate(scenario.column_names):
+        issue = summary["issues"][name]
+        agreed = bool(outcome.agreed[0, k])
+        assert issue["agreement_probability"] == float(agreed)
+        assert issue["interval"] == pytest.approx([float(x) for x in wilson_interval(int(agreed), 1)])
+        value = float(outcome.value[0, k]) if agreed else None
+        assert issue["value"] == {
+            "mean": value,
+            "sd": None,
+            "q05": value,
+            "q25": value,
+            "median": value,
+            "q75": value,
+            "q95": value,
+        }
+        step = int(outcome.agreed_step[0, k]) if agreed else None
+        assert issue["step"] == {"mean": step, "min": step, "max": step}
+    for i, actor in enumerate(scenario.actors):
+        u = float(outcome.utilities[0, i])
+        assert summary["utilities"][actor] == {"mean": u, "interval": [u, u], "sd": None}
+    assert summary["walk_out_probability"] == {"government": 0.0, "opposition": 1.0}
+    assert summary["walk_out_step"] == {"government": None, "opposition": 2.0}
 
 
 def test_replications_run_writes_table_summary_and_plots(tmp_path):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import build, compose, run_and_write
 
-from sim.outputs.summary import summarize_batch
+from sim.outputs.summary import summarize
 from sim.studies.batch import run_batch
 
 
@@ -25,9 +25,9 @@ def test_rubinstein_first_offer_is_accepted_at_the_closed_form(tmp_path, d1, d2)
     )
     summary = run_and_write(cfg, tmp_path)
     pie = json.loads((tmp_path / "summary.json").read_text())["issues"]["pie"]
-    assert pie["agreed"] and pie["step"] == 1 and pie["proposer"] == "p1"
-    assert pie["value"] == pytest.approx((1 - d2) / (1 - d1 * d2), abs=1e-6)
-    assert summary["utilities"]["p2"] == pytest.approx(1 - pie["value"], abs=1e-9)
+    assert pie["agreement_probability"] == 1 and pie["step"]["mean"] == 1 and pie["proposer"] == {"p1": 1.0}
+    assert pie["value"]["median"] == pytest.approx((1 - d2) / (1 - d1 * d2), abs=1e-6)
+    assert summary["utilities"]["p2"]["mean"] == pytest.approx(1 - pie["value"]["median"], abs=1e-9)
 
 
 def test_rubinstein_reference_values_from_the_command_line(tmp_path):
@@ -42,7 +42,7 @@ def test_rubinstein_reference_values_from_the_command_line(tmp_path):
         assert result.returncode == 0, result.stderr
         folder = result.stdout.strip().splitlines()[-1]
         pie = json.loads((tmp_path / folder / "summary.json").read_text())["issues"]["pie"]
-        assert pie["value"] == pytest.approx(expected, abs=1e-4)
+        assert pie["value"]["median"] == pytest.approx(expected, abs=1e-4)
 
 
 def test_rubinstein_when_player_2_proposes_first():
@@ -68,7 +68,7 @@ def test_rubinstein_when_player_2_proposes_first():
 def test_baron_ferejohn_proposer_and_partner_shares():
     scenario, protocol_cfg = build(compose("scenario=baron_ferejohn"))
     batch = run_batch(scenario, protocol_cfg, np.arange(2000))
-    budget = summarize_batch(batch, 0)["issues"]["budget"]
+    budget = summarize(batch)["issues"]["budget"]
     assert budget["agreement_probability"] == 1.0
     for role, expected in (("proposer", 1 - 0.9 * 4 / 10), ("partner", 0.9 / 5)):
         share = budget[f"{role}_share"]
@@ -87,9 +87,10 @@ def test_baron_ferejohn_proposer_and_partner_shares():
 def test_baron_ferejohn_summary_shows_the_division(tmp_path):
     summary = run_and_write(compose("scenario=baron_ferejohn", "seed=3", "quiet=true"), tmp_path)
     budget = summary["issues"]["budget"]
-    shares = budget["value"]
+    shares = budget["mean_share"]
     assert sum(shares.values()) == pytest.approx(1.0)
-    assert shares[budget["proposer"]] == pytest.approx(0.64)
+    (proposer,) = budget["proposer"]
+    assert shares[proposer] == pytest.approx(0.64) == budget["proposer_share"]["mean"]
     assert sorted(shares.values()) == pytest.approx([0.0, 0.0, 0.18, 0.18, 0.64])
     assert (tmp_path / "positions.png").is_file()
 

@@ -63,14 +63,14 @@ def test_an_issue_closes_only_when_every_guarantor_accepts(astana_run):
         at_issue = accepts[accepts.issue == issue]
         for step, rows in at_issue.groupby("step"):
             everyone = bool((rows.value == 1.0).all())
-            assert everyone == (outcome["agreed"] and outcome["step"] == step)
+            assert everyone == (outcome["agreement_probability"] == 1 and outcome["step"]["mean"] == step)
 
 
 def test_same_seed_same_numbers_and_batch_equals_single_runs():
     batch = make_model(seeds=range(10)).run()
     for seed in (0, 3, 9):
         single = make_model(seeds=seed).run()
-        assert summarize(Outcome.of(single)) == summarize(Outcome.of(batch), seed)
+        assert summarize(Outcome.of(single)) == summarize(Outcome.of(batch).select(seed))
     again = make_model(seeds=range(10)).run()
     np.testing.assert_array_equal(again.agreed_value, batch.agreed_value)
 
@@ -102,10 +102,10 @@ def test_a_party_walks_out_of_texts_below_its_reservation_and_ends_the_talks():
         "scenario.actors.opposition.reservation=0.95", "scenario.actors.opposition.patience=2", trace=True
     ).run()
     summary = summarize(Outcome.of(model))
-    assert summary["walked_out"] == ["opposition"]
-    assert summary["walked_out_step"]["opposition"] == 2
-    assert summary["steps"] == 2
-    assert not any(issue["agreed"] and issue["step"] > 2 for issue in summary["issues"].values())
+    assert summary["walk_out_probability"] == {"government": 0.0, "opposition": 1.0}
+    assert summary["walk_out_step"] == {"government": None, "opposition": 2}
+    assert summary["steps"] == {"mean": 2, "min": 2, "max": 2}
+    assert all((issue["step"]["max"] or 0) <= 2 for issue in summary["issues"].values())
 
 
 def test_mediator_drafts_when_talks_stall_and_only_then():

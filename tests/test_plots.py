@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import sim
 from sim.figures.run import extract_run_data, write_run_plots
+from sim.outputs.summary import expand_divisions
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FIGURES = ("positions.png", "utilities.png", "outcome.png")
@@ -33,6 +35,16 @@ ISSUES_META = {
 AGREEMENTS = {"zones": (5, 0.42), "detainees": (None, None), "demining": (12, 0.74)}
 PROPOSERS = ("russia", "turkey", "iran", "un")
 WALKOUT = ("opposition", 9)
+
+
+def issue_summary(step: int | None, value: float | None) -> dict:
+    """One issue of a single run's summary: agreed at `step` on `value`, or not agreed (None)."""
+    quantiles = ("mean", "q05", "q25", "median", "q75", "q95")
+    return {
+        "agreement_probability": float(step is not None),
+        "value": {"sd": None, **dict.fromkeys(quantiles, value)},
+        "step": {"mean": step, "min": step, "max": step},
+    }
 
 
 def make_run(steps: int = 20) -> tuple[dict, pd.DataFrame]:
@@ -66,19 +78,17 @@ def make_run(steps: int = 20) -> tuple[dict, pd.DataFrame]:
         "title": "Astana talks, January to May 2017",
         "protocol": "single_text",
         "seed": 42,
-        "steps": steps,
-        "issues": {
-            issue: {"agreed": step is not None, "value": value, "step": step}
-            for issue, (step, value) in AGREEMENTS.items()
-        },
+        "replications": 1,
+        "steps": {"mean": steps, "min": steps, "max": steps},
+        "issues": {issue: issue_summary(step, value) for issue, (step, value) in AGREEMENTS.items()},
         "issues_meta": ISSUES_META,
         "actors": {
             key: {"name": name, "role": role, "ideal": ideal, "reservation": reservation}
             for key, (name, role, ideal, reservation) in ASTANA_ACTORS.items()
         },
-        "utilities": {key: 0.6 for key in ASTANA_ACTORS},
-        "walked_out": [leaver],
-        "walked_out_step": {leaver: left_at},
+        "utilities": {key: {"mean": 0.6, "interval": [0.6, 0.6], "sd": None} for key in ASTANA_ACTORS},
+        "walk_out_probability": {"government": 0.0, leaver: 1.0},
+        "walk_out_step": {"government": None, leaver: left_at},
         "reference": {"nash": {"zones": 0.45, "detainees": 0.58, "demining": 0.76}},
     }
     return summary, trace
@@ -114,15 +124,16 @@ def test_one_actor_one_issue(tmp_path: Path) -> None:
         "title": "One actor",
         "protocol": "single_text",
         "seed": 1,
-        "steps": 3,
-        "issues": {"zones": {"agreed": True, "value": 0.3, "step": 2}},
+        "replications": 1,
+        "steps": {"mean": 3, "min": 3, "max": 3},
+        "issues": {"zones": issue_summary(2, 0.3)},
         "issues_meta": {"zones": {"low": "none", "high": "all"}},
         "actors": {
             "russia": {"name": "Russia", "role": "signatory", "ideal": {"zones": 0.3}, "reservation": 0.2}
         },
-        "utilities": {"russia": 1.0},
-        "walked_out": [],
-        "walked_out_step": {},
+        "utilities": {"russia": {"mean": 1.0, "interval": [1.0, 1.0], "sd": None}},
+        "walk_out_probability": {},
+        "walk_out_step": {},
     }
     rows = [(step, "russia", "zones", quantity, 0.3) for step in (1, 2) for quantity in ("offer", "position")]
     rows += [(step, "russia", "all", kind, 1.0) for step in (1, 2, 3) for kind in ("utility", "aspiration")]
@@ -132,8 +143,8 @@ def test_one_actor_one_issue(tmp_path: Path) -> None:
 
 def test_empty_trace_does_not_crash(tmp_path: Path) -> None:
     summary, _ = make_run()
-    summary.update(steps=0, walked_out=[], walked_out_step={})
-    summary["issues"] = {issue: {"agreed": False, "value": None, "step": None} for issue in summary["issues"]}
+    summary.update(steps={"mean": 0, "min": 0, "max": 0}, walk_out_probability={}, walk_out_step={})
+    summary["issues"] = {issue: issue_summary(None, None) for issue in summary["issues"]}
     assert_figures(write_run_plots(tmp_path, summary, pd.DataFrame(columns=TRACE_COLUMNS)), tmp_path)
 
 
@@ -146,8 +157,26 @@ def test_trace_without_columns_counts_as_empty() -> None:
 
 def test_walkout_step_falls_back_to_last_step_in_trace() -> None:
     summary, trace = make_run(steps=10)
-    summary["walked_out_step"] = {}
+    summary["walk_out_step"]["opposition"] = 7
+    assert extract_run_data(summary, trace).walkouts == {"opposition": 7}
+    summary["walk_out_step"]["opposition"] = None
     assert extract_run_data(summary, trace).walkouts == {"opposition": 9}
+
+
+def test_the_outcome_of_each_issue_is_read_from_the_summary() -> None:
+    summary, trace = make_run()
+    outcomes = extract_run_data(summary, trace).outcomes
+    assert outcomes["zones"] == {"agreed": True, "value": 0.42, "step": 5}
+    assert outcomes["detainees"] == {"agreed": False, "value": None, "step": None}
+
+
+def test_a_division_is_drawn_as_one_issue_per_recipient() -> None:
+    result = sim.run("baron_ferejohn", seed=3)
+    run = extract_run_data(expand_divisions(result.summary), result.trace)
+    assert run.issues == [f"budget.m{i}" for i in range(1, 6)]
+    shares = {issue: outcome["value"] for issue, outcome in run.outcomes.items()}
+    assert sorted(shares.values()) == pytest.approx([0.0, 0.0, 0.18, 0.18, 0.64])
+    assert all(outcome["agreed"] and outcome["step"] == 1 for outcome in run.outcomes.values())
 
 
 def test_trace_missing_a_column_is_refused(tmp_path: Path) -> None:

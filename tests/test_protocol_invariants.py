@@ -182,9 +182,10 @@ def test_same_seed_same_summary_and_batch_equals_single_runs(protocol, scenario)
     singles = [run(protocol, scenario, (seed,), trace=seed == seeds[0]).run() for seed in seeds]
     summaries = [summarize(Outcome.of(single)) for single in singles]
     for i, summary in enumerate(summaries):
-        assert summary == summarize(Outcome.of(batch), i)
+        assert summary == summarize(Outcome.of(batch).select(i))
     again = run(protocol, scenario, seeds[:1]).run()
     assert summarize(Outcome.of(again)) == summaries[0]
     trace = trace_frame(singles[0])
     assert trace[trace.quantity.isin(["offer", "position"])].value.between(0.0, 1.0).all()
-    assert format_table(summaries[0])
+    assert format_table(summaries[0]).splitlines()[0].endswith(" steps")
+    assert "2 replications" in format_table(summarize(Outcome.of(batch))).splitlines()[0]

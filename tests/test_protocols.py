@@ -94,15 +94,15 @@ def two_actors(guarantor_ideal: float, observer_ideal: float, observer_capabilit
 def test_compromise_is_the_weighted_mean_of_the_ideal_points_on_astana7():
     model = make_model("protocol=compromise").run()
     summary = summarize(Outcome.of(model))
-    assert summary["steps"] == 1
+    assert summary["steps"]["max"] == 1
     assert list(ASTANA7_COMPROMISE.values()) == pytest.approx([0.597302, 0.542589, 0.774747], abs=1e-6)
     for k, (issue, expected) in enumerate(ASTANA7_COMPROMISE.items()):
         assert model.forecast[0, k] == pytest.approx(expected, abs=1e-12)
-        assert summary["issues"][issue]["forecast"] == pytest.approx(expected, abs=1e-12)
-    assert summary["issues"]["zones"]["value"] == pytest.approx(ASTANA7_COMPROMISE["zones"])
-    assert summary["issues"]["demining"]["value"] == pytest.approx(ASTANA7_COMPROMISE["demining"])
-    assert not summary["issues"]["detainees"]["agreed"]
-    assert summary["record"]["matches"]
+        assert summary["issues"][issue]["forecast"]["median"] == pytest.approx(expected, abs=1e-12)
+    assert summary["issues"]["zones"]["value"]["median"] == pytest.approx(ASTANA7_COMPROMISE["zones"])
+    assert summary["issues"]["demining"]["value"]["median"] == pytest.approx(ASTANA7_COMPROMISE["demining"])
+    assert summary["issues"]["detainees"]["agreement_probability"] == 0
+    assert summary["record"]["match_probability"] == 1
 
 
 def test_compromise_leaves_out_the_absent_and_is_put_to_the_guarantors_at_their_deadline():
@@ -170,15 +170,18 @@ def test_text_moves_monotonically_toward_a_lone_objector_until_it_accepts():
 
 def test_mediated_astana7_agrees_on_demining_and_zones_not_on_detainees():
     model = make_model("protocol=mediated", seeds=[0, 5]).run()
-    summary = summarize(Outcome.of(model))
+    outcome = Outcome.of(model)
+    summary = summarize(outcome.select(0))
     issues = summary["issues"]
-    assert issues["demining"]["agreed"] and issues["demining"]["step"] == 5
-    assert issues["demining"]["value"] == pytest.approx(0.7589, abs=1e-4)
-    assert not issues["detainees"]["agreed"]
-    assert issues["zones"]["agreed"] and issues["zones"]["step"] == 19
-    assert issues["zones"]["value"] == pytest.approx(0.5588, abs=1e-4)
-    assert summary["record"]["matches"]
-    assert {**summarize(Outcome.of(model), 1), "seed": 0} == summary
+    assert issues["demining"]["agreement_probability"] == 1 and issues["demining"]["step"]["mean"] == 5
+    assert issues["demining"]["value"]["median"] == pytest.approx(0.7589, abs=1e-4)
+    assert issues["detainees"]["agreement_probability"] == 0
+    assert issues["zones"]["agreement_probability"] == 1 and issues["zones"]["step"]["mean"] == 19
+    assert issues["zones"]["value"]["median"] == pytest.approx(0.5588, abs=1e-4)
+    assert summary["record"]["match_probability"] == 1
+    assert {**summarize(outcome.select(1)), "seed": 0, "seeds": [0, 0]} == summary
+    both = summarize(outcome)["issues"]["zones"]
+    assert both["value"]["sd"] == 0 and both["step"] == {"mean": 19, "min": 19, "max": 19}
 
 
 @pytest.mark.parametrize("revision", [0.0, -0.5, 1.5])
@@ -237,7 +240,8 @@ def test_eum_on_the_ec_example_forecasts_the_published_figure():
     issue = summarize(Outcome.of(model))["issues"]["ec"]
     assert issue["forecast_on_source_scale"] == pytest.approx(EC_FORECAST, abs=1e-8)
     assert model.end_step[0] == 111
-    assert issue["agreed"] and issue["value"] == issue["forecast"]
+    assert issue["agreement_probability"] == 1 and issue["value"]["median"] == issue["forecast"]["median"]
+    assert issue["value_on_source_scale"] == issue["forecast_on_source_scale"]
     mean = run_protocol(ec_scenario(reservation=0.3), "eum", statistic="mean")
     assert summarize(Outcome.of(mean))["issues"]["ec"]["forecast_on_source_scale"] == pytest.approx(
         9.3637513434, abs=1e-8
@@ -257,11 +261,13 @@ def test_eum_astana7_settles_and_agrees_on_zones_and_demining():
     model = make_model("protocol=eum").run()
     summary = summarize(Outcome.of(model))
     issues = summary["issues"]
-    assert summary["steps"] == 5
-    assert issues["zones"]["agreed"] and issues["zones"]["value"] == pytest.approx(0.55)
-    assert issues["demining"]["agreed"] and issues["demining"]["value"] == pytest.approx(0.80)
-    assert not issues["detainees"]["agreed"] and issues["detainees"]["forecast"] == pytest.approx(0.80)
-    assert summary["record"]["matches"]
+    assert summary["steps"]["max"] == 5
+    for issue, value in (("zones", 0.55), ("demining", 0.80)):
+        assert issues[issue]["agreement_probability"] == 1
+        assert issues[issue]["value"]["median"] == pytest.approx(value)
+    assert issues["detainees"]["agreement_probability"] == 0
+    assert issues["detainees"]["forecast"]["median"] == pytest.approx(0.80)
+    assert summary["record"]["match_probability"] == 1
 
 
 def test_eum_where_everyone_holds_one_position_settles_at_once():

@@ -180,14 +180,18 @@ def test_every_format_runs_end_to_end_on_the_source_scale(tmp_path, relative, pr
     assert summary["path"] == str((DATA / relative).resolve())
     table = read_table(DATA / relative)
     assert list(summary["issues"]) == list(table.issues)
-    agreed = [issue for issue in summary["issues"].values() if issue["agreed"]]
+    agreed = [issue for issue in summary["issues"].values() if issue["agreement_probability"] == 1]
     assert agreed
     for issue in agreed:
-        assert issue["value_on_source_scale"] == pytest.approx(low + issue["value"] * (high - low))
+        value = issue["value"]["median"]
+        assert issue["value_on_source_scale"] == pytest.approx(low + value * (high - low))
         assert low <= issue["value_on_source_scale"] <= high
     for issue in summary["issues"].values():
-        if issue["forecast"] is not None:
-            assert issue["forecast_on_source_scale"] == pytest.approx(low + issue["forecast"] * (high - low))
+        forecast = issue["forecast"]["median"]
+        if forecast is not None:
+            assert issue["forecast_on_source_scale"] == pytest.approx(low + forecast * (high - low))
+        else:
+            assert issue["forecast_on_source_scale"] is None
     written = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert written["path"] == summary["path"]
     assert (tmp_path / "run" / "trace.csv").is_file()
