@@ -47,6 +47,8 @@ class Preferences:
         self.patron_weight = numbers.of_actor("patron_weight", index)
         self.exponent = scenario.utility_exponent
         self.present = bool(scenario.present[index])
+        self.patience = int(scenario.patience[index])
+        """Steps of unwelcome texts a party bears before it walks out."""
         self.n_issues = scenario.n_issues
         self.disagreement_cost = (1.0 - self.reservation) / scenario.n_issues
         """What an issue left without agreement costs this actor."""

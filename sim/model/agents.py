@@ -78,18 +78,8 @@ class Party(Actor):
     """
 
     role = Role.party
-
-    def __init__(
-        self,
-        model: mesa.Model,
-        scenario: Scenario,
-        index: int,
-        strategy: type[Strategy],
-        numbers: Parameters | None = None,
-    ) -> None:
-        super().__init__(model, scenario, index, strategy, numbers)
-        self.patience = int(scenario.patience[index])
-        self.unhappy_steps: np.ndarray | int = 0
+    unhappy_steps: np.ndarray | int = 0
+    """Steps running, per replication, in which the open texts cost more than no agreement."""
 
     def review(self, text: np.ndarray, open_issues: np.ndarray, active: np.ndarray) -> np.ndarray:
         """Count the steps the open texts stay below no agreement; return where the party walks out."""
