@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import sys
+
 import numpy as np
 import pytest
 
@@ -9,6 +12,7 @@ from sim.core.preferences import Preferences
 from sim.core.scenario import Role
 from sim.errors import UserError
 from sim.series.mechanisms import MECHANISMS
+from sim.series.mechanisms.leverage import Leverage
 from sim.series.mechanisms.linkage import Linkage
 from sim.series.rounds import plan_round, prepare_state
 from sim.series.state import round_scenario
@@ -141,12 +145,69 @@ def test_fractionation_narrows_the_stake_of_what_failed_last_time(job):
     assert np.allclose(stake[:, issues.index("political_process")], 1.0)  # agreed in round 1
 
 
+def round_six(job):
+    """Round 6's negotiation: zones, ceasefire monitoring, detainees and demining, everyone present."""
+    series = job.series
+    return plan_round(series.spec, series.record, 6, series.spec.values(), series.switches).scenario
+
+
 def test_linkage_adopts_or_postpones_a_package_together(job):
-    agenda = ("de_escalation_zones", "ceasefire_monitoring", "detainees")
-    agreed = np.array([[True, False, True], [True, True, False], [False, True, True]])
-    linked = Linkage().combine(job.series.spec, agreed, agenda, 6)
-    assert linked.tolist() == [[False, False, True], [True, True, False], [False, False, True]]
-    assert (Linkage().combine(job.series.spec, agreed, agenda, 5) == agreed).all()  # from round 6 on
+    scenario = round_six(job)
+    assert scenario.issue_names == ("de_escalation_zones", "ceasefire_monitoring", "detainees", "demining")
+    agreed = np.array([[True, False, True, True], [True, True, False, True], [False, True, True, False]])
+    linked = Linkage().combine(job.series.spec, agreed, scenario, 6, 0.0)
+    # from round 6 on, ceasefire monitoring and the zones go together
+    assert linked.tolist() == [
+        [False, False, True, True],
+        [True, True, False, True],
+        [False, False, True, False],
+    ]
+    # detainees and demining are linked from round 7 only
+    assert (Linkage().combine(job.series.spec, agreed, scenario, 5, 0.0)[:, 2:] == agreed[:, 2:]).all()
+
+
+def test_leverage_withholds_what_a_guarantor_weighs_little_when_its_issue_fails(job):
+    """Turkey weighs detainees most in round 6; when detainees fails it withholds demining, which it
+    weighs at 0.2 / 0.5 of detainees, and keeps the zones and the ceasefire (0.7 of detainees)."""
+    scenario = round_six(job)
+    agreed = np.array([[True, True, False, True], [True, True, True, True]])
+    held = Leverage().combine(job.series.spec, agreed, scenario, 6, 0.5)
+    assert held.tolist() == [[True, True, False, False], [True, True, True, True]]
+    assert (Leverage().combine(job.series.spec, agreed, scenario, 6, 0.3) == agreed).all()
+    # weighed at 0.7 of detainees, the zones go too once the share reaches 0.7
+    assert Leverage().combine(job.series.spec, agreed, scenario, 6, 0.71).tolist()[0] == [False] * 4
+    # absent guarantors withhold nothing; Russia weighs demining as much as detainees and keeps it
+    russia_only = np.isin(scenario.actors, ["russia", "government", "opposition", "un", "us", "jordan"])
+    away = dataclasses.replace(scenario, present=scenario.present & russia_only)
+    assert (Leverage().combine(job.series.spec, agreed, away, 6, 0.5) == agreed).all()
+
+
+@pytest.mark.parametrize("name", list(MECHANISMS))
+def test_every_mechanism_is_cited_declared_and_keeps_the_actors_valid(job, name):
+    """The generic suite: each mechanism names its source, reads a declared parameter, keeps every
+    actor's numbers in range before every round, and only ever postpones agreements."""
+    mechanism = MECHANISMS[name]
+    assert mechanism.name == name and mechanism.source
+    doc = sys.modules[mechanism.__module__].__doc__ or ""
+    assert "Source" in doc and all(
+        cited.split(",")[0].split(" (")[0] in doc for cited in mechanism.source.split("; ")
+    )
+    assert mechanism.parameter is None or mechanism.parameter in job.series.spec.parameters
+    series = job.series
+    rng = np.random.default_rng(3)
+    declared = series.spec.parameters.get(mechanism.parameter or "")
+    values = (declared.low, declared.value, declared.high) if declared else (0.0,)
+    for number in [*series.record.numbers, series.record.numbers[-1] + 1]:
+        for value in values:
+            state = state_before(job, number, name, **({mechanism.parameter: value} if declared else {}))
+            assert ((state.ideal >= 0) & (state.ideal <= 1)).all()
+            assert ((state.reservation >= 0) & (state.reservation < 1)).all()
+            assert (state.stake > 0).all() and (state.cost > 0).all()
+    scenario = round_six(job)
+    agreed = rng.random((50, scenario.n_issues)) < 0.6
+    for value in values:
+        combined = mechanism().combine(series.spec, agreed, scenario, 7, value)
+        assert combined.shape == agreed.shape and not (combined & ~agreed).any()
 
 
 def test_mechanisms_move_outcomes_the_way_their_sources_say(job):

@@ -107,10 +107,16 @@ def plan_round(
 
 
 def combine(
-    spec: SeriesSpec, switches: Mapping[str, bool], agreed: np.ndarray, plan: RoundPlan
+    spec: SeriesSpec,
+    switches: Mapping[str, bool],
+    parameters: Mapping[str, float],
+    agreed: np.ndarray,
+    plan: RoundPlan,
 ) -> np.ndarray:
-    """A round's agreements after the switched-on mechanisms that act on outcomes (linkage)."""
+    """A round's agreements after the switched-on mechanisms that act on outcomes (linkage, leverage)."""
     for name, mechanism in MECHANISMS.items():
         if switches.get(name, False):
-            agreed = mechanism().combine(spec, agreed, plan.agenda, plan.number)
+            parameter = mechanism.parameter
+            value = parameters[parameter] if parameter else 0.0
+            agreed = mechanism().combine(spec, agreed, plan.scenario, plan.number, value)
     return agreed

@@ -31,8 +31,8 @@ class MechanismsConf:
     learning: bool = True
     fractionation: bool = True
     linkage: bool = True
-    fallback: bool = False
-    """Off by default: in the backtest it makes the forecasts worse (README)."""
+    leverage: bool = True
+    fallback: bool = True
 
 
 @dataclass

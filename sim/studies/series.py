@@ -123,10 +123,13 @@ def deviates(series: SeriesJob, seed: int, draws: int) -> np.ndarray:
 
 
 def simulate(
-    job: Job, plan: RoundPlan, sigma: float, draws: int, switches: Mapping[str, bool]
+    job: Job, plan: RoundPlan, parameters: Mapping[str, float], draws: int, switches: Mapping[str, bool]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per negotiation ((draws x seeds) x agenda issues): the level agreed (1 substantive, 0.5
-    procedural only, 0 none), whether the substantive text was agreed, and its value."""
+    procedural only, 0 none), whether the substantive text was agreed, and its value. Only an
+    issue whose substantive text failed at the table may close procedurally; one the mechanisms
+    postpone or withhold (linkage, leverage) does not close at all."""
+    sigma = parameters["uncertainty"]
     series = job.series
     assert series is not None
     noise = deviates(series, job.seed, draws)
@@ -141,11 +144,11 @@ def simulate(
     levels, agreed, values = [], [], []
     for d in range(draws):
         outcome = run_batch(drawn(plan.scenario, d), job.protocol, seeds, progress=False)
-        together = combine(series.spec, switches, outcome.agreed, plan)
+        together = combine(series.spec, switches, parameters, outcome.agreed, plan)
         level = together.astype(float)
-        if plan.fallback is not None and not together.all():
+        if plan.fallback is not None and not outcome.agreed.all():
             narrow = run_batch(drawn(plan.fallback, d), job.protocol, seeds, progress=False)
-            level += 0.5 * (~together & combine(series.spec, switches, narrow.agreed, plan))
+            level += 0.5 * (~outcome.agreed & narrow.agreed)
         levels.append(level)
         agreed.append(together)
         values.append(np.where(together, outcome.value, np.nan))
@@ -188,7 +191,7 @@ def _forecast_round(
     series = job.series
     assert series is not None
     plan = plan_round(series.spec, record, number, parameters, switches)
-    levels, agreed, values = simulate(job, plan, parameters["uncertainty"], draws, switches)
+    levels, agreed, values = simulate(job, plan, parameters, draws, switches)
     p = levels.mean(axis=0)
     low, high = wilson(p, draws)
     count = agreed.sum(axis=0)

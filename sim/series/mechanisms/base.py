@@ -8,6 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from sim.core.scenario import Scenario
 from sim.series.spec import SeriesSpec
 from sim.series.state import Past, RoundState
 
@@ -23,6 +24,9 @@ class Mechanism:
     def prepare(self, spec: SeriesSpec, state: RoundState, past: Sequence[Past], value: float) -> None:
         """Change the actors before the next round, from the rounds before it (nothing by default)."""
 
-    def combine(self, spec: SeriesSpec, agreed: np.ndarray, agenda: Sequence[str], number: int) -> np.ndarray:
-        """Change which issues a round agrees (replications x agenda); unchanged by default."""
+    def combine(
+        self, spec: SeriesSpec, agreed: np.ndarray, scenario: Scenario, number: int, value: float
+    ) -> np.ndarray:
+        """Change which issues round `number` agrees (negotiations x the issues of its `scenario`);
+        unchanged by default."""
         return agreed

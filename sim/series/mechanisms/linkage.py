@@ -9,10 +9,9 @@ postponed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
+from sim.core.scenario import Scenario
 from sim.series.mechanisms.base import Mechanism
 from sim.series.spec import SeriesSpec
 
@@ -22,7 +21,10 @@ class Linkage(Mechanism):
     parameter = None
     source = "Sebenius (1983); Tollison & Willett (1979)"
 
-    def combine(self, spec: SeriesSpec, agreed: np.ndarray, agenda: Sequence[str], number: int) -> np.ndarray:
+    def combine(
+        self, spec: SeriesSpec, agreed: np.ndarray, scenario: Scenario, number: int, value: float
+    ) -> np.ndarray:
+        agenda = scenario.issue_names
         agreed = agreed.copy()
         for package in spec.packages:
             members = [agenda.index(issue) for issue in package.issues if issue in agenda]
