@@ -11,6 +11,7 @@ import pytest
 
 import sim
 from sim.cli import execute
+from sim.outputs.text import dispute_lines
 from sim.setup.compose import compose_config
 from sim.setup.job import job_from_config
 
@@ -118,3 +119,14 @@ def test_mesa_batch_run_returns_a_tidy_frame_of_plain_numbers():
     assert row["zones.agreed"] == single["zones.agreed"].item()
     assert row["zones.value"] == pytest.approx(single["zones.value"].item())
     assert row["iran.utility"] == pytest.approx(single["iran.utility"].item())
+
+
+def test_astana7_names_the_disputed_demining_record_and_which_account_it_matches():
+    summary = sim.run("astana7").summary
+    dispute = summary["record"]["disputed"]
+    assert list(dispute) == ["demining"] and dispute["demining"]["account"] == "agreed"
+    assert "rounds_1_7.csv" in dispute["demining"]["other_account"]
+    lines = dispute_lines(summary)
+    assert len(lines) == 1 and lines[0].startswith("Disputed: demining")
+    assert lines[0].endswith("matches this record's account.")  # the model agrees demining at step 4
+    assert summary["issues"]["demining"]["agreement_probability"] == 1.0

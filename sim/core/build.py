@@ -217,6 +217,7 @@ def build_scenario(cfg: Mapping[str, Any]) -> Scenario:
             low=spec.get("low"),
             high=spec.get("high"),
             note=str(spec.get("note") or ""),
+            disputed=str(spec.get("disputed") or ""),
         )
 
     decision = choice(Decision, cfg.get("decision") or Decision.unanimity, "scenario.decision")

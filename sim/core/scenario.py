@@ -104,6 +104,8 @@ class Record:
     low: float | None = None
     high: float | None = None
     note: str = ""
+    disputed: str = ""
+    """Where the sources disagree on this issue: the other account, with its source."""
 
     def matches(self, agreed: bool, value: float | None) -> bool:
         if agreed != self.agreed:

@@ -231,6 +231,13 @@ def summarize(outcome: Outcome) -> dict[str, Any]:
         notes = {name: rec.note for name, rec in talks.record.items() if rec.note}
         if notes:
             record["note"] = notes
+        disputed = {
+            name: {"account": "agreed" if rec.agreed else "not agreed", "other_account": rec.disputed}
+            for name, rec in talks.record.items()
+            if rec.disputed
+        }
+        if disputed:
+            record["disputed"] = disputed
         summary["record"] = record
     return summary
 

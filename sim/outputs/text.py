@@ -61,7 +61,23 @@ def format_run_table(summary: dict[str, Any]) -> str:
         verdict = "matches" if summary["record"]["match_probability"] == 1 else "does not match"
         lines.append("")
         lines.append(f"The outcome {verdict} the historical record.")
+        lines.extend(dispute_lines(summary))
     return "\n".join(lines)
+
+
+def dispute_lines(summary: dict[str, Any]) -> list[str]:
+    """Per issue whose sources disagree: both accounts, and the one the simulated outcome matches."""
+    lines = []
+    runs = summary.get("replications", 1)
+    for issue, dispute in summary["record"].get("disputed", {}).items():
+        share = summary["record"]["issues"][issue]
+        follows = "this record's account" if share >= 0.5 else "the other account"
+        how_often = f" in {max(share, 1 - share):.0%} of runs" if runs > 1 else ""
+        lines.append(
+            f"Disputed: {issue}. This record says {dispute['account']}; the other account: "
+            f"{dispute['other_account']}. The simulated outcome matches {follows}{how_often}."
+        )
+    return lines
 
 
 def format_batch_table(summary: dict[str, Any]) -> str:
@@ -98,6 +114,7 @@ def format_batch_table(summary: dict[str, Any]) -> str:
         lines += ["", f"walk-out probability: {walks}"]
     if "record" in summary:
         lines.append(f"runs matching the historical record: {summary['record']['match_probability']:.3f}")
+        lines.extend(dispute_lines(summary))
     return "\n".join(lines)
 
 

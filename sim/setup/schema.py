@@ -56,6 +56,8 @@ class RecordConf:
     low: float | None = None
     high: float | None = None
     note: str = ""
+    disputed: str = ""
+    """Where the sources disagree: the other account, with its source."""
 
 
 @dataclass
