@@ -10,13 +10,20 @@ from matplotlib.figure import Figure
 
 from sim.figures.study import save_figure
 
+FORECASTER_LABELS = {
+    "model": "model",
+    "persistence": "persistence",
+    "base_rate": "base rate so far",
+    "half": "0.5",
+}
+
 
 def write_timeline_plot(folder: Path, table: pd.DataFrame, issues: list[str], title: str) -> Path:
     """`timeline.png`: per issue, the recorded outcome of each round (1 yes, 0.5 partial, 0 no)
     against the simulated probability of agreement with its interval."""
     columns = 2
     rows = int(np.ceil(len(issues) / columns))
-    figure = Figure(figsize=(10, 2.4 * rows + 0.8))
+    figure = Figure(figsize=(10, 2.4 * rows + 0.8), layout="constrained")
     rounds = sorted(table["round"].unique())
     for number, issue in enumerate(issues):
         axes = figure.add_subplot(rows, columns, number + 1)
@@ -27,10 +34,10 @@ def write_timeline_plot(folder: Path, table: pd.DataFrame, issues: list[str], ti
                 part["round"],
                 part["p_agree"],
                 yerr=np.maximum(spread, 0),
-                fmt="o:",
+                fmt="o",
                 color="tab:blue",
                 capsize=4,
-                label="simulated P(agree)",
+                label="simulated P(agree), 95% interval",
             )
             axes.scatter(
                 part["round"],
@@ -40,7 +47,7 @@ def write_timeline_plot(folder: Path, table: pd.DataFrame, issues: list[str], ti
                 facecolors="none",
                 edgecolors="black",
                 linewidths=1.5,
-                label="record (1 yes, .5 partial, 0 no)",
+                label="record (1 yes, 0.5 partial, 0 no)",
                 zorder=3,
             )
         axes.set_title(issue, fontsize=10)
@@ -57,13 +64,14 @@ def write_timeline_plot(folder: Path, table: pd.DataFrame, issues: list[str], ti
 
 def write_backtest_plot(folder: Path, scores: pd.DataFrame, title: str) -> Path:
     """`backtest.png`: the Brier score per round of the model and of each baseline (lower is better)."""
-    figure = Figure(figsize=(9, 4.2))
+    figure = Figure(figsize=(11, 4.6), layout="constrained")
     axes = figure.add_subplot()
     forecasters = [c for c in scores.columns if c != "round"]
     width = 0.8 / len(forecasters)
     x = np.arange(len(scores))
     for position, name in enumerate(forecasters):
-        axes.bar(x + (position - (len(forecasters) - 1) / 2) * width, scores[name], width, label=name)
+        label = FORECASTER_LABELS.get(name, name)
+        axes.bar(x + (position - (len(forecasters) - 1) / 2) * width, scores[name], width, label=label)
     axes.set_xticks(x, [str(r) for r in scores["round"]])
     axes.set_xlabel("round forecast (from the rounds before it)")
     axes.set_ylabel("Brier score (lower is better)")
