@@ -21,6 +21,7 @@ import mesa
 import numpy as np
 from numpy.typing import ArrayLike
 
+from sim.core.limits import MAX_SEED, check_seeds
 from sim.core.scenario import Scenario
 from sim.core.variants import Variants, variants_from_keys
 from sim.errors import UserError
@@ -28,7 +29,7 @@ from sim.model.model import Talks
 from sim.outputs.result import Result
 from sim.protocols import Protocol, ProtocolConfig, make_protocol
 from sim.setup.compose import compose_config
-from sim.setup.job import MAX_SEED, Job, check_fit, job_from_config
+from sim.setup.job import Job, check_fit, job_from_config
 from sim.studies.batch import run_batch
 from sim.studies.run import simulate
 
@@ -158,6 +159,8 @@ class NegotiationModel(Talks):
             seed = job.seed if seed is None else seed
         if seeds is None:
             seeds = [0 if seed is None else int(seed)]
+        for end in (min(seeds), max(seeds)):
+            check_seeds(int(end), 1)
         super().__init__(negotiation, protocol_object, seeds, record_trace=record_trace)
         self.datacollector = mesa.DataCollector(model_reporters=self.reporters())
         self.datacollector.collect(self)

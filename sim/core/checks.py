@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from sim.core.limits import MAX_STEPS
 from sim.errors import UserError
 
 
@@ -35,14 +36,26 @@ class Rule:
         return above & below
 
 
+MAX_MAGNITUDE = 1e100
+"""The largest salience or capability: sums and products of them stay finite (a capability of
+1e308 would overflow the table's total to inf). Both are relative, so any scale fits within it."""
+MIN_CAPABILITY = 1e-100
+"""The smallest capability: products with saliences stay clear of the subnormal numbers, whose
+lost precision changes outcomes (capabilities near 1e-320 move the results)."""
+
 RULES: dict[str, Rule] = {
     "ideal": Rule(0.0, 1.0, fix="give a number between 0 and 1", outside=True),
-    "salience": Rule(0.0, fix="give a number at least 0", outside=True),
-    "capability": Rule(0.0, low_open=True, fix="give a positive number"),
+    "salience": Rule(0.0, MAX_MAGNITUDE, fix=f"give a number from 0 to {MAX_MAGNITUDE:g}", outside=True),
+    "capability": Rule(
+        MIN_CAPABILITY,
+        MAX_MAGNITUDE,
+        fix=f"give a positive number, from {MIN_CAPABILITY:g} to {MAX_MAGNITUDE:g}",
+    ),
     "reservation": Rule(0.0, 1.0, high_open=True, fix="give a number in [0, 1)"),
     "concession": Rule(0.0, low_open=True, fix="give a positive number"),
     "patron_weight": Rule(0.0, 1.0, fix="give a number in [0, 1]"),
     "discount": Rule(0.0, 1.0, low_open=True, fix="give a number in (0, 1]"),
+    "patience": Rule(1, MAX_STEPS, fix=f"give a whole number of steps from 1 to {MAX_STEPS} (MAX_STEPS)"),
 }
 """Each numeric parameter of an actor and the values it may take."""
 
@@ -94,3 +107,18 @@ def check_patron_weight(values: ArrayLike, client: ArrayLike, where: Where | str
         key, context = _where(where)(index)
         raise UserError(f"{key} is {array[index]:g}{context} but patron_of is unset: name the client")
     return check_values(array, "patron_weight", where)
+
+
+def check_some_salience(stated: ArrayLike, present: ArrayLike, where: Where | str) -> None:
+    """Every present actor gives some issue a salience above 0: with none, its utility ignores
+    every text (raises UserError naming the first actor, `where` called with its index as
+    (variant, actor) or (actor,))."""
+    array = np.asarray(stated, dtype=float)
+    silent = ~(array > 0).any(axis=-1) & np.asarray(present, dtype=bool)
+    if silent.any():
+        index = _first(silent)
+        key, context = _where(where)(index)
+        raise UserError(
+            f"{key} is 0 on every issue{context}: give at least one issue a salience above 0 "
+            "(or set present=false to leave the actor out)"
+        )

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from sim.core.checks import check_patron_weight, check_values
+from sim.core.checks import check_patron_weight, check_some_salience, check_values
 from sim.core.scenario import Scenario, normalise_salience
 from sim.errors import UserError
 
@@ -174,6 +174,8 @@ def check_variants(scenario: Scenario, variants: Variants) -> None:
             check_patron_weight(values, scenario.client, where)
         else:
             check_values(values, name, where)
+        if name == "salience":
+            check_some_salience(values, scenario.present, _actor_place(scenario, variants.first))
     divisions = np.array([bool(column.division) for column in scenario.columns])
     for name, base in (("ideal", scenario.ideal), ("salience", scenario.stated_salience)):
         values = getattr(variants, name)
@@ -234,6 +236,15 @@ def variants_from_keys(scenario: Scenario, changes: Mapping[str, ArrayLike]) -> 
     if count == 0:
         raise UserError("no variants: give each key at least one value")
     return Variants(**arrays)  # type: ignore[arg-type]
+
+
+def _actor_place(scenario: Scenario, first: int) -> Callable[[tuple[int, ...]], tuple[str, str]]:
+    """Where an actor's saliences stand: their key, and the variant (index: variant, actor)."""
+
+    def place(index: tuple[int, ...]) -> tuple[str, str]:
+        return _key(scenario, "salience", index[1]), f" in variant {first + index[0]}"
+
+    return place
 
 
 def _variant_place(key: str) -> Callable[[tuple[int, ...]], tuple[str, str]]:

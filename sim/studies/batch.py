@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from sim.core.limits import MAX_CHUNK_REPLICATIONS
 from sim.core.scenario import Scenario
 from sim.core.variants import Variants, check_variants
 from sim.errors import UserError
@@ -29,7 +30,8 @@ CELLS_PER_CHUNK = 200_000
 
 
 def chunk_size(scenario: Scenario) -> int:
-    return int(np.clip(CELLS_PER_CHUNK // (scenario.n_actors * scenario.n_columns), 64, 8192))
+    cells = scenario.n_actors * scenario.n_columns
+    return int(np.clip(CELLS_PER_CHUNK // cells, 64, MAX_CHUNK_REPLICATIONS))
 
 
 def run_batch(

@@ -20,7 +20,10 @@ cannot be read raises `UserError` with one line naming the file, the line and th
 from __future__ import annotations
 
 import csv
+import errno
 import math
+import os
+import stat
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +31,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from sim.core.checks import MAX_MAGNITUDE
 from sim.errors import UserError
 
 FORMATS = ("decide", "ktab", "bdm", "deu3")
@@ -40,6 +44,9 @@ SUPPORTED_FORMATS = (
 DECIDE_ROW_TYPES = ("#A", "#P", "#M", "#D")
 DECIDE_IGNORED_ROW_TYPES = ("#/", "#O")
 """Comment rows and free issue descriptions, which carry no data."""
+
+CAPABILITY_RANGE = (0.0, MAX_MAGNITUDE)
+"""A table's capabilities: at most `MAX_MAGNITUDE`, so that their total stays finite."""
 
 BDM_HEADER = ("actor", "capability", "position", "salience")
 BDM_SCALE = (1.0, 10.0)
@@ -167,14 +174,35 @@ class Table:
         return low + value * (high - low)
 
 
+def check_file(path: Path, hint: str = "") -> None:
+    """A table's path names a readable file: not missing, not a folder, not a link that loops or
+    points nowhere (raises UserError; `hint` follows a missing file's message)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise UserError(
+                f"{path} is a link to {os.readlink(path)}, which does not exist: point it at the table"
+            ) from None
+        raise UserError(f"no such file: {path}{hint}") from None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise UserError(
+                f"{path}: its symbolic links loop (too many levels): point the link at the table itself"
+            ) from None
+        raise UserError(f"{path}: cannot read it ({error.strerror}): check the path") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise UserError(f"not a file: {path}: give the path of a table file")
+
+
 def read_table(path: str | Path) -> Table:
     """Read a negotiation table, telling its format (decide, KTAB, BDM, DEU III) from its content."""
     path = Path(path)
-    if not path.exists():
-        raise UserError(f"no such file: {path}")
-    if not path.is_file():
-        raise UserError(f"not a file: {path}")
-    raw = path.read_bytes()
+    check_file(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise UserError(f"{path}: cannot read it ({error.strerror}): check its permissions") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -198,7 +226,7 @@ def _detect_format(lines: Sequence[str]) -> str | None:
     if first_field in DECIDE_ROW_TYPES + DECIDE_IGNORED_ROW_TYPES:
         return "decide"
     tab_header = [field.strip().strip('"') for field in content[0].split("\t")]
-    if "prnrnmc" in tab_header and "out" in tab_header:
+    if "prnrnmc" in tab_header:
         return "deu3"
     if tuple(field.strip().lower() for field in content[0].split(",")[:4]) == BDM_HEADER:
         return "bdm"
@@ -240,7 +268,7 @@ def _read_decide(path: Path, lines: Sequence[str]) -> Table:
                 raise UserError(
                     f"{where}: '#M' row has {len(fields)} fields, expected 3 or 4 ('#M', issue, value, label)"
                 )
-            value = _number(fields[2], "scale point", where)
+            value = _number(fields[2], "scale point", where, (-MAX_MAGNITUDE, MAX_MAGNITUDE))
             points.setdefault(fields[1], []).append((number, value, " ".join(fields[3:]).strip()))
         elif kind == "#D":
             if len(fields) not in (6, 7):
@@ -340,7 +368,8 @@ def _read_ktab(path: Path, lines: Sequence[str]) -> Table:
         where = f"{path} line {number}"
         if len(fields) != width:
             raise UserError(f"{where}: KTAB row has {len(fields)} fields, {expected}")
-        capability[row] = _number(fields[2], "influence", where, (0.0, math.inf))
+        _actor_key(fields[0], "KTAB", where)
+        capability[row] = _number(fields[2], "influence", where, CAPABILITY_RANGE)
         positions[row] = [_number(text, "position", where, PERCENT_SCALE) for text in fields[3::2]]
         salience[row] = [_number(text, "salience", where, PERCENT_SCALE) for text in fields[4::2]]
         if salience[row].sum() > 100.0 + 1e-9:
@@ -377,8 +406,8 @@ def _read_bdm(path: Path, lines: Sequence[str]) -> Table:
                 f"{where}: BDM row has {len(fields)} fields, expected 4 "
                 "(Actor, Capability, Position, Salience)"
             )
-        actors.append(fields[0])
-        capability.append(_number(fields[1], "capability", where, (0.0, math.inf)))
+        actors.append(_actor_key(fields[0], "BDM", where))
+        capability.append(_number(fields[1], "capability", where, CAPABILITY_RANGE))
         positions.append([_number(fields[2], "position", where, BDM_SCALE)])
         salience.append([_number(fields[3], "salience", where, (0.0, 1.0))])
     if not actors:
@@ -414,7 +443,10 @@ def _read_deu3(path: Path, lines: Sequence[str]) -> Table:
     (header_line, header), *rows = _rows(path, lines, "\t", '"')
     missing = [column for column in ("isnr", "prname", "counvte", "rp", "out") if column not in header]
     if missing:
-        raise UserError(f"{path} line {header_line}: DEU III header has no column '{missing[0]}'")
+        raise UserError(
+            f"{path} line {header_line}: DEU III header has no column '{missing[0]}': add it "
+            "(its cells may be blank where the source gives nothing)"
+        )
     codes = [
         column[1:]
         for column in header
@@ -438,7 +470,7 @@ def _read_deu3(path: Path, lines: Sequence[str]) -> Table:
     capability = np.array(
         [
             _optional_number(
-                capability_row[f"p{code}"], f"capability (p{code})", capability_where, (0.0, math.inf)
+                capability_row[f"p{code}"], f"capability (p{code})", capability_where, CAPABILITY_RANGE
             )
             for code in codes
         ]
@@ -515,6 +547,11 @@ def _table(
         repeated = sorted({key for key in keys if list(keys).count(key) > 1})
         if repeated:
             raise UserError(f"{path}: {kind} '{repeated[0]}' appears twice: give each {kind} one row")
+    if not (np.nan_to_num(salience) > 0).any():
+        raise UserError(
+            f"{path}: every salience is 0 or blank: give the actors' saliences (with none, every "
+            "actor ignores every text)"
+        )
     return Table(
         name=path.stem,
         format=file_format,
@@ -568,6 +605,13 @@ def _number(text: str, what: str, where: str, bounds: tuple[float, float] | None
 def _optional_number(text: str, what: str, where: str, bounds: tuple[float, float] | None = None) -> float:
     """Like `_number`, but a blank field is NaN."""
     return math.nan if not text else _number(text, what, where, bounds)
+
+
+def _actor_key(text: str, source: str, where: str) -> str:
+    """An actor's key from the first field of a row (raises UserError when it is blank)."""
+    if not text:
+        raise UserError(f"{where}: {source} row has no actor name in its first field: name the actor")
+    return text
 
 
 def _count(text: str, what: str, where: str) -> int:

@@ -39,7 +39,7 @@ from sim.core.checks import check_values
 from sim.core.means import weighted_position
 from sim.core.scenario import Column, Role, Scenario
 from sim.errors import UserError
-from sim.tables.readers import Table, read_table
+from sim.tables.readers import Table, check_file, read_table
 
 FORMAT_NAMES = {"decide": "decide", "ktab": "KTAB SMP", "bdm": "BDM", "deu3": "DEU III"}
 STATUS_QUO_LABEL = "the reference point (status quo)"
@@ -105,8 +105,7 @@ def table_path(cfg: Mapping[str, Any]) -> Path:
             "scenario.path=data/decide/copenhagen.csv"
         )
     path = Path(str(path)).expanduser()
-    if not path.exists():
-        raise UserError(f"no such file: {path} (a relative path starts from {Path.cwd()})")
+    check_file(path, hint=f" (a relative path starts from {Path.cwd()})")
     return path
 
 
