@@ -11,12 +11,17 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from sim.outputs.files import write_atomically
+
 DPI = 120
 
 
 def save_figure(figure: Figure, path: Path) -> Path:
+    """Write a figure as PNG through a temporary file (`sim.outputs.files.write_atomically`)."""
     FigureCanvasAgg(figure)
-    figure.savefig(path, dpi=DPI, bbox_inches="tight")
+    write_atomically(
+        path, lambda stream: figure.savefig(stream, format="png", dpi=DPI, bbox_inches="tight"), binary=True
+    )
     return path
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from sim.figures.run import write_run_plots
 from sim.figures.study import write_batch_plots
-from sim.outputs.files import write_csv, write_json
+from sim.outputs.files import remove_stale_temporaries, write_csv, write_json
 from sim.outputs.outcome import Outcome
 from sim.outputs.result import Result
 from sim.outputs.summary import expand_divisions
@@ -34,7 +34,7 @@ def result_of(job: Job, outcome: Outcome) -> Result:
 
 def write_run(result: Result, folder: Path) -> Path:
     """Write the run folder: replications, trace, plots, and `summary.json` last, so that a folder
-    holding it holds a complete run."""
+    holding it holds a complete run (and no temporary file left by an earlier, killed write)."""
     folder.mkdir(parents=True, exist_ok=True)
     summary = result.summary
     write_csv(folder / "replications.csv", result.replications)
@@ -45,6 +45,7 @@ def write_run(result: Result, folder: Path) -> Path:
             write_run_plots(folder, expand_divisions(summary), result.trace)
         else:
             write_batch_plots(folder, summary, result.outcome)
+    remove_stale_temporaries(folder)
     write_json(folder / "summary.json", summary)
     return folder
 
