@@ -149,6 +149,25 @@ def assert_step_keeps_the_contract(model: NegotiationModel, agreed_before: np.nd
     np.testing.assert_array_equal(model.text[model.agreed], model.agreed_value[model.agreed])
 
 
+def assert_packages_are_individually_rational(model: NegotiationModel, guarantor, loss: np.ndarray) -> None:
+    """For a protocol that agrees packages (`packages`): the issues agreed together at one step cost
+    each signatory no more than no agreement on them, on its own and on its effective utility."""
+    cost = np.broadcast_to(guarantor.column_cost, loss.shape)
+    client = guarantor.client
+    weight, client_loss, client_cost = 0.0, np.zeros_like(loss), np.zeros_like(loss)
+    if client is not None:
+        weight = guarantor.patron_weight
+        client_loss = client.loss(np.nan_to_num(model.agreed_value))
+        client_cost = np.broadcast_to(client.column_cost, loss.shape)
+    for row in range(model.n_replications):
+        for step in np.unique(model.agreed_step[row][model.agreed[row]]):
+            cells = model.agreed[row] & (model.agreed_step[row] == step)
+            assert loss[row][cells].sum() <= cost[row][cells].sum() + TOLERANCE
+            effective = (1 - weight) * loss[row][cells].sum() + weight * client_loss[row][cells].sum()
+            budget = (1 - weight) * cost[row][cells].sum() + weight * client_cost[row][cells].sum()
+            assert effective <= budget + TOLERANCE
+
+
 @pytest.mark.parametrize(("protocol", "scenario"), CASES)
 def test_every_step_keeps_the_contract_and_agreements_are_individually_rational(protocol, scenario):
     model = run(protocol, scenario, SEEDS)
@@ -161,12 +180,16 @@ def test_every_step_keeps_the_contract_and_agreements_are_individually_rational(
     assert not (model.open & model.agreed).any()
 
     values = np.nan_to_num(model.agreed_value)
+    packages = getattr(model.protocol, "packages", False)
     for guarantor in model.signatories:
-        assert guarantor.accepts(values, 1.0)[model.agreed].all()
         loss = guarantor.loss(values)
-        assert (loss[model.agreed] <= guarantor.disagreement_cost + TOLERANCE).all()
+        if packages:
+            assert_packages_are_individually_rational(model, guarantor, loss)
+        else:
+            assert guarantor.accepts(values, 1.0)[model.agreed].all()
+            assert (loss[model.agreed] <= guarantor.disagreement_cost + TOLERANCE).all()
         client = guarantor.client
-        if client is not None and guarantor.patron_weight > 0:
+        if client is not None and guarantor.patron_weight > 0 and not packages:
             weight = guarantor.patron_weight
             effective = (1 - weight) * loss + weight * client.loss(values)
             budget = (1 - weight) * guarantor.disagreement_cost + weight * client.disagreement_cost

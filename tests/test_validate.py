@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -13,16 +14,22 @@ import pytest
 from conftest import compose, run_and_write
 
 import sim.studies.validate
+from sim import NegotiationModel
 from sim.cli import preflight
 from sim.errors import UserError
-from sim.protocols import PROTOCOLS
+from sim.protocols import PROTOCOLS, make_protocol
+from sim.setup.schema import Task
 from sim.studies.validate import (
     PROCEDURAL,
     SOLUTIONS,
+    Problem,
     forecast_table,
+    paired_interval,
+    problems_of,
     procedural_forecast,
     protocol_method,
     score,
+    status_quo,
 )
 from sim.tables.readers import read_table
 from sim.tables.scenario import TableOptions, scenario_from_table, select
@@ -186,7 +193,7 @@ def test_validation_needs_recorded_outcomes(tmp_path):
 
 
 def test_an_unknown_task_ends_in_one_line():
-    tasks = "run, validate, replay, forecast, backtest, calibrate"
+    tasks = ", ".join(Task)
     with pytest.raises(UserError, match=rf"^task is 'check': choose one of {tasks}$"):
         preflight(["scenario=astana7", "task=check"])
 
@@ -221,3 +228,67 @@ def test_every_method_on_deu3_dev(tmp_path):
         assert 0 < validation["mae"][method] < 100
         assert validation["median_ae"][method] <= 100
         assert validation["n_forecast"][method] <= 116
+    versus = validation["difference_from_compromise"]
+    assert list(versus) == [method for method in methods if method != "compromise"]
+    for method, entry in versus.items():
+        low, high = entry["interval"]
+        assert low <= entry["mae_difference"] <= high, method
+        assert entry["mae_difference"] == pytest.approx(
+            validation["mae"][method] - validation["mae"]["compromise"], abs=1e-9
+        )
+    assert versus["exchange"] == {"mae_difference": 0.0, "interval": [0.0, 0.0], "n_issues": 116}, (
+        "one issue has no second issue to trade on: exchange forecasts the compromise"
+    )
+
+
+def single_run_forecasts(problems: list[Problem], protocol: str) -> list[float]:
+    """Each issue's forecast from a run of its own scenario alone, as validation ran before batching."""
+    out = []
+    for problem in problems:
+        model = NegotiationModel(
+            problem.scenario, make_protocol({"name": protocol}), seeds=[0], record_trace=False
+        ).run()
+        out.append(float(model.forecasts()[0, 0]))
+    return out
+
+
+@cache
+def sample_of_deu3() -> list[Problem]:
+    """Twelve DEU III issues: six with an actor present but silent (no salience), six without."""
+    problems = [p for p in problems_of(read_table(DEU3_DEV), TableOptions()) if p.scenario is not None]
+    silent = [p for p in problems if ((p.scenario.stated_salience[:, 0] <= 0) & p.scenario.present).any()]
+    return silent[:6] + [p for p in problems if p not in silent][:6]
+
+
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))
+def test_the_batched_issues_give_the_numbers_of_each_issue_alone(protocol):
+    problems = sample_of_deu3()
+    batched = protocol_method(PROTOCOLS[protocol].Config(), seed=0)(problems)
+    for forecast, alone, problem in zip(
+        batched, single_run_forecasts(problems, protocol), problems, strict=True
+    ):
+        expected = status_quo(problem.table).value if math.isnan(alone) else alone
+        assert forecast.value == pytest.approx(expected, abs=1e-12), problem.table.issues[0]
+
+
+def test_differences_from_the_compromise_have_paired_bootstrap_intervals(tmp_path):
+    path = deu3_file(tmp_path, SMALL_ROWS)
+    validation = run_and_write(
+        compose("scenario=table", f"scenario.path={path}", "task=validate", "plots=false"), tmp_path
+    )
+    versus = validation["difference_from_compromise"]
+    assert "compromise" not in versus and set(versus) == set(validation["mae"]) - {"compromise"}
+    for entry in versus.values():
+        assert entry["n_issues"] == 3
+        low, high = entry["interval"]
+        assert (low is None and high is None) or low <= entry["mae_difference"] <= high
+
+
+def test_a_paired_interval_is_a_point_when_every_difference_is_the_same():
+    errors = np.array([3.0, 5.0, 8.0])
+    assert paired_interval(errors, errors - 1.0, seed=0) == [1.0, 1.0]
+    assert paired_interval(errors[:1], errors[:1], seed=0) == [None, None]
+    low, high = paired_interval(
+        np.array([1.0, 4.0, 2.0, 6.0, 3.0]), np.array([2.0, 2.0, 2.0, 2.0, 2.0]), seed=0
+    )
+    assert low < 1.2 < high

@@ -66,6 +66,8 @@ class Talks(mesa.Model):
         self.n_replications = len(seeds)
         self.parameters = parameters(negotiation, variants)
         """The scenario's numbers, with one row per replication where variants set them."""
+        self.linked = negotiation.linked_columns()
+        """The columns of each group of linked issues: they close together or not at all."""
         replications, issues = self.n_replications, negotiation.n_columns
 
         self.text = np.full((replications, issues), np.nan)
@@ -171,8 +173,11 @@ class Talks(mesa.Model):
     # Changes of state the protocols use
 
     def close(self, agree: np.ndarray) -> None:
-        """Record agreement on the (replication, issue) cells of `agree` at the current text."""
+        """Record agreement on the (replication, issue) cells of `agree` at the current text; an
+        issue linked to others is agreed only with all of them."""
         agree = agree & self.open
+        for columns in self.linked:
+            agree[:, columns] = agree[:, columns] & agree[:, columns].all(axis=1, keepdims=True)
         if not agree.any():
             return
         self.agreed |= agree

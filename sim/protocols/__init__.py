@@ -10,10 +10,20 @@ from sim.protocols.alternating import AlternatingOffers
 from sim.protocols.base import Protocol, ProtocolConfig
 from sim.protocols.compromise import Compromise
 from sim.protocols.eum import ExpectedUtilityChallenges
+from sim.protocols.exchange import VoteExchange
 from sim.protocols.mediated import SingleNegotiatingText
+from sim.protocols.package import PackageDeal
 
 PROTOCOLS: dict[str, type[Protocol]] = {
-    cls.name: cls for cls in (AlternatingOffers, SingleNegotiatingText, Compromise, ExpectedUtilityChallenges)
+    cls.name: cls
+    for cls in (
+        AlternatingOffers,
+        SingleNegotiatingText,
+        Compromise,
+        ExpectedUtilityChallenges,
+        PackageDeal,
+        VoteExchange,
+    )
 }
 
 

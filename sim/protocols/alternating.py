@@ -34,6 +34,7 @@ import numpy as np
 
 from sim.core import streams
 from sim.core.build import choice
+from sim.core.limits import MAX_STEPS
 from sim.core.scenario import Decision, Recognition
 from sim.errors import UserError
 from sim.model.model import Talks
@@ -64,8 +65,11 @@ class AlternatingConfig(ProtocolConfig):
         super().check()
         if self.recognition is not None:
             self.recognition = choice(Recognition, self.recognition, "protocol.recognition")
-        if self.stall_steps < 1:
-            raise UserError(f"protocol.stall_steps is {self.stall_steps}: give 1 or more")
+        if not 1 <= self.stall_steps <= MAX_STEPS:
+            raise UserError(
+                f"protocol.stall_steps is {self.stall_steps}: give a whole number of steps from 1 to "
+                f"{MAX_STEPS} (MAX_STEPS)"
+            )
         if not 0 <= self.observer_support < float("inf"):
             raise UserError(
                 f"protocol.observer_support is {self.observer_support:g}: give a finite number, 0 or more"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from sim.core.limits import MAX_STEPS
 from sim.core.scenario import Scenario
 from sim.errors import UserError
 from sim.model.model import Talks
@@ -29,9 +30,10 @@ class ProtocolConfig:
 
     def check(self) -> None:
         """Raise UserError on a parameter out of range (each subclass adds its own)."""
-        if self.max_steps < 1:
+        if not 1 <= self.max_steps <= MAX_STEPS:
             raise UserError(
-                f"protocol.max_steps is {self.max_steps}: give a whole number of steps, 1 or more"
+                f"protocol.max_steps is {self.max_steps}: give a whole number of steps from 1 to "
+                f"{MAX_STEPS} (MAX_STEPS)"
             )
 
 

@@ -28,6 +28,7 @@ replications and issues with the same players are solved together (`sim.analysis
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import cast
@@ -36,6 +37,7 @@ import numpy as np
 
 from sim.analysis.eum import Convention, eum_rounds, weighted_means, weighted_medians
 from sim.core.build import choice
+from sim.core.scenario import Scenario
 from sim.errors import UserError
 from sim.model.model import TABLE, Talks
 from sim.protocols.base import Protocol, ProtocolConfig
@@ -84,12 +86,30 @@ class EumConfig(ProtocolConfig):
             )
 
 
+def check_shares(scenario: Scenario, stated: np.ndarray, where: Callable[[int], str]) -> None:
+    """The eum protocol reads a present actor's stated salience as a share of attention, in [0, 1];
+    `stated` has one row per replication (raises UserError naming the first out of range, and
+    `where` its row)."""
+    too_high = np.argwhere(scenario.present[:, None] & (stated > 1.0))
+    if too_high.size:
+        row, actor, issue = too_high[0]
+        raise UserError(
+            f"scenario.actors.{scenario.actors[actor]}.salience.{scenario.column_names[issue]} is "
+            f"{stated[row, actor, issue]:g}{where(row)}: the eum protocol reads salience as a "
+            "share of attention; give a number in [0, 1]"
+        )
+
+
 class ExpectedUtilityChallenges(Protocol):
     """Rounds of challenges move the actors' positions; the settled weighted median is put to a vote."""
 
     name = "eum"
     Config = EumConfig
     config: EumConfig
+
+    def check(self, scenario: Scenario) -> None:
+        super().check(scenario)
+        check_shares(scenario, scenario.stated_salience[None], lambda _: "")
 
     def setup(self, model: Talks) -> None:
         talks, numbers = model.negotiation, model.parameters
@@ -98,14 +118,7 @@ class ExpectedUtilityChallenges(Protocol):
         shape = (rows, talks.n_actors, talks.n_columns)
         stated = np.broadcast_to(stated, shape)
         present = talks.present[:, None]
-        too_high = np.argwhere(present & (stated > 1.0))
-        if too_high.size:
-            row, actor, issue = too_high[0]
-            raise UserError(
-                f"scenario.actors.{talks.actors[actor]}.salience.{talks.column_names[issue]} is "
-                f"{stated[row, actor, issue]:g}{numbers.where(row)}: the eum protocol reads salience as a "
-                "share of attention; give a number in [0, 1]"
-            )
+        check_shares(talks, stated, numbers.where)
         ideal = np.broadcast_to(numbers.ideal, shape)
         self.capability = np.broadcast_to(numbers.capability, shape[:2])
         self.salience = stated

@@ -28,10 +28,11 @@ source scale), `validation.json` (`n_issues`, and per method `mae`, `median_ae`,
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,10 +40,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from scipy import stats
 
-from sim.analysis.solutions import IssueSpace
+from sim.analysis import one_issue
 from sim.core.means import weighted_position
 from sim.core.scenario import Scenario
+from sim.core.variants import Variants
 from sim.errors import UserError
 from sim.figures.study import save_figure
 from sim.model.model import Talks
@@ -96,8 +99,21 @@ class Forecast:
     """True where the method reached no agreement and the status quo stands."""
 
 
-Method = Callable[[Scenario, Table], Forecast]
-"""A forecasting method: from an issue's one-issue scenario and one-issue table to a forecast."""
+@dataclass(frozen=True)
+class Problem:
+    """One issue with a recorded outcome, as its own one-issue negotiation."""
+
+    table: Table
+    """The issue's one-issue table: the actors with a position on it."""
+    scenario: Scenario | None
+    """Its scenario; None where no actor has both a position and a capability."""
+
+
+Method = Callable[[Sequence[Problem]], list[Forecast]]
+"""A forecasting method: from the issues' one-issue problems to a forecast of each."""
+BOOTSTRAP_RESAMPLES = 9999
+BASELINE = "compromise"
+"""The method every other is compared with (Achen 2006: the one published comparisons find hard to beat)."""
 
 
 def validate(job: Job) -> tuple[dict[str, Any], pd.DataFrame]:
@@ -114,7 +130,8 @@ def validate(job: Job) -> tuple[dict[str, Any], pd.DataFrame]:
 def validation_summary(
     job: Job, methods: Mapping[str, Method], predictions: pd.DataFrame, status_quo: pd.DataFrame
 ) -> dict[str, Any]:
-    """What `validation.json` holds: the job, the scores per method, and the methods."""
+    """What `validation.json` holds: the job, the scores per method, the differences from the
+    compromise model with their intervals, and the methods."""
     return {
         "scenario": job.scenario.name,
         "title": job.scenario.title,
@@ -122,6 +139,7 @@ def validation_summary(
         "seed": job.seed,
         "n_issues": len(predictions),
         **score(predictions, status_quo),
+        "difference_from_compromise": differences(predictions, job.seed),
         "no_agreement_rule": NO_AGREEMENT_RULE,
         "methods": describe_methods(methods),
     }
@@ -160,35 +178,146 @@ def forecasting_methods(chosen_protocol: ProtocolConfig, seed: int) -> dict[str,
         methods[name] = protocol_method(config, seed)
     for name in SOLUTIONS:
         methods[name] = solution_method(name)
-    methods[PROCEDURAL] = procedural_forecast
+    methods[PROCEDURAL] = procedural_method
     return methods
 
 
 def protocol_method(protocol_cfg: ProtocolConfig, seed: int) -> Method:
-    """Run the protocol on the issue; its prediction is the summary's `forecast`
-    (`NegotiationModel.forecasts`: the protocol's forecast, else the agreed value)."""
-    make_protocol(protocol_cfg)
+    """Run the protocol on every issue; its prediction is the summary's `forecast`
+    (`Talks.forecasts`: the protocol's forecast, else the agreed value).
 
-    def forecast(scenario: Scenario, table: Table) -> Forecast:
-        model = Talks(scenario, make_protocol(protocol_cfg), seeds=[seed], record_trace=False)
-        value = float(model.run().forecasts()[0, 0])
-        return status_quo(table) if math.isnan(value) else Forecast(value)
+    The issues run as the variants of a few batches (`sim.core.variants`), one per number of
+    actors, each issue's variant its actors' positions, saliences and capabilities: the numbers
+    of a single run of the issue's own scenario with the job's seed. Actors absent from an issue
+    are left out. An actor present with no salience there (a blank in DEU III) cannot be a
+    variant's actor (`sim.core.variants` requires some salience); under the protocols of
+    `IDLE_WHEN_SILENT` it does nothing and is left out too, under the others its issue runs alone."""
+    make_protocol(protocol_cfg)
+    idle = protocol_cfg.name in IDLE_WHEN_SILENT
+
+    def forecast(problems: Sequence[Problem]) -> list[Forecast]:
+        values = [math.nan] * len(problems)
+        batches: dict[int, list[tuple[int, Scenario]]] = {}
+        for i, problem in enumerate(problems):
+            if problem.scenario is None:
+                continue
+            actors = taking_part(problem.scenario, idle)
+            if actors is None:
+                model = Talks(problem.scenario, make_protocol(protocol_cfg), seeds=[seed], record_trace=False)
+                values[i] = float(model.run().forecasts()[0, 0])
+            else:
+                scenario = keep_actors(problem.scenario, actors)
+                batches.setdefault(scenario.n_actors, []).append((i, scenario))
+        for members in batches.values():
+            scenarios = [scenario for _, scenario in members]
+            model = Talks(
+                scenarios[0],
+                make_protocol(protocol_cfg),
+                seeds=[seed] * len(members),
+                record_trace=False,
+                variants=variants_of(scenarios),
+            )
+            for (i, _), value in zip(members, model.run().forecasts()[:, 0].tolist(), strict=True):
+                values[i] = value
+        return [
+            Forecast(None)
+            if problem.scenario is None
+            else status_quo(problem.table)
+            if math.isnan(value)
+            else Forecast(value)
+            for problem, value in zip(problems, values, strict=True)
+        ]
 
     return forecast
+
+
+IDLE_WHEN_SILENT = frozenset({"compromise", "mediated", "eum", "exchange"})
+"""Protocols in which an actor with no salience on the only issue does nothing: its weight in every
+mean is 0, it accepts every text and never proposes one (where someone else has a salience)."""
+
+
+def taking_part(scenario: Scenario, idle: bool) -> np.ndarray | None:
+    """The actors a batch keeps: those present, without the silent ones where they are idle;
+    None where the issue must run alone (silent actors who act, or nobody but silent ones)."""
+    present = scenario.present
+    silent = present & ~(scenario.stated_salience[:, 0] > 0)
+    if not silent.any():
+        return present
+    if idle and (present & ~silent).any():
+        return present & ~silent
+    return None
+
+
+def keep_actors(scenario: Scenario, keep: np.ndarray) -> Scenario:
+    """The scenario with only the actors `keep` (a mask); no patron keeps a client."""
+    rows = np.flatnonzero(keep)
+    changes: dict[str, Any] = {}
+    for field in dataclasses.fields(scenario):
+        value = getattr(scenario, field.name)
+        if isinstance(value, np.ndarray) and value.ndim and value.shape[0] == scenario.n_actors:
+            changes[field.name] = value[rows]
+        elif isinstance(value, tuple) and len(value) == scenario.n_actors and field.name != "columns":
+            changes[field.name] = tuple(value[i] for i in rows)
+    changes["client"] = np.full(len(rows), -1)
+    changes["patron_weight"] = np.zeros(len(rows))
+    return dataclasses.replace(scenario, **changes)
+
+
+def variants_of(scenarios: Sequence[Scenario]) -> Variants:
+    """The numbers of one-issue scenarios with the same number of actors, one variant each."""
+    return Variants(
+        ideal=np.stack([scenario.ideal for scenario in scenarios]),
+        salience=np.stack([scenario.stated_salience for scenario in scenarios]),
+        capability=np.stack([scenario.capability for scenario in scenarios]),
+    )
 
 
 def solution_method(name: str) -> Method:
-    """The bargaining solution `name` of `IssueSpace` among the actors present."""
+    """The bargaining solution `name` among the actors present, on every issue at once
+    (`sim.analysis.one_issue`, the one-issue forms of `sim.analysis.solutions.IssueSpace`)."""
 
-    def forecast(scenario: Scenario, table: Table) -> Forecast:
-        space = IssueSpace.from_scenario(scenario)
+    def forecast(problems: Sequence[Problem]) -> list[Forecast]:
+        forecasts = [Forecast(None)] * len(problems)
+        solved = [i for i, problem in enumerate(problems) if problem.scenario is not None]
+        if not solved:
+            return forecasts
+        ideal, stake, reservation, weights, present = padded([problems[i].scenario for i in solved])
+        exponent = problems[solved[0]].scenario.utility_exponent  # type: ignore[union-attr]
         if name in ("nash", "utilitarian"):
-            point = getattr(space, name)(scenario.weights()[scenario.present, 0])
+            points = getattr(one_issue, name)(ideal, stake, reservation, weights, exponent, present)
         else:
-            point = getattr(space, name)()
-        return status_quo(table) if point is None else Forecast(float(point[0]))
+            points = getattr(one_issue, name)(ideal, stake, reservation, exponent, present)
+        for i, point in zip(solved, points.tolist(), strict=True):
+            forecasts[i] = status_quo(problems[i].table) if math.isnan(point) else Forecast(point)
+        return forecasts
 
     return forecast
+
+
+def padded(scenarios: Sequence[Scenario | None]) -> tuple[np.ndarray, ...]:
+    """One-issue scenarios as rows padded to the largest: ideal points (NaN where absent), who has
+    a stake, reservations, weights (capability x stated salience) and who is present."""
+    width = max(scenario.n_actors for scenario in scenarios if scenario is not None)
+    shape = (len(scenarios), width)
+    ideal, reservation, weights = np.full(shape, np.nan), np.zeros(shape), np.zeros(shape)
+    stake, present = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+    for row, scenario in enumerate(scenarios):
+        assert scenario is not None
+        n = scenario.n_actors
+        present[row, :n] = scenario.present
+        ideal[row, :n] = np.where(scenario.present, scenario.ideal[:, 0], np.nan)
+        stake[row, :n] = scenario.present & (scenario.salience[:, 0] > 0)
+        reservation[row, :n] = scenario.reservation
+        weights[row, :n] = scenario.weights()[:, 0]
+    return ideal, stake, reservation, weights, present
+
+
+def procedural_method(problems: Sequence[Problem]) -> list[Forecast]:
+    """`procedural_forecast` on every issue."""
+    return [
+        Forecast(None) if problem.scenario is None else procedural_forecast(problem.scenario, problem.table)
+        for problem in problems
+    ]
 
 
 def status_quo(table: Table) -> Forecast:
@@ -250,26 +379,36 @@ def procedural_forecast(scenario: Scenario, table: Table) -> Forecast:
     return Forecast(nearest, status_quo=abs(nearest - reference) <= TOLERANCE)
 
 
+def problems_of(table: Table, options: TableOptions) -> list[Problem]:
+    """Each issue with a recorded outcome as its own one-issue negotiation among the actors with a
+    position on it."""
+    problems = []
+    for k in map(int, np.flatnonzero(~np.isnan(table.outcome))):
+        issue_table = select(table, table.present[:, k], [k])
+        with_weight = issue_table.present[:, 0] & (np.nan_to_num(issue_table.capability) > 0)
+        scenario = scenario_from_table(issue_table, options) if with_weight.any() else None
+        problems.append(Problem(issue_table, scenario))
+    return problems
+
+
 def forecast_table(
     table: Table, options: TableOptions, methods: Mapping[str, Method]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per issue with an outcome: the observed value and each method's forecast, on the source scale;
     and where each method's forecast is the status quo."""
-    rows, status_rows = [], []
-    for k in map(int, np.flatnonzero(~np.isnan(table.outcome))):
-        issue_table = select(table, table.present[:, k], [k])
-        low, high = table.scale[k]
-        row: dict[str, Any] = {"issue": table.issues[k], "observed": float(table.outcome[k])}
-        status: dict[str, bool] = {}
-        actors_with_weight = issue_table.present[:, 0] & (np.nan_to_num(issue_table.capability) > 0)
-        scenario = scenario_from_table(issue_table, options) if actors_with_weight.any() else None
-        for name, method in methods.items():
-            forecast = Forecast(None) if scenario is None else method(scenario, issue_table)
+    problems = problems_of(table, options)
+    rows: list[dict[str, Any]] = [
+        {"issue": problem.table.issues[0], "observed": float(problem.table.outcome[0])}
+        for problem in problems
+    ]
+    status_rows: list[dict[str, bool]] = [{} for _ in problems]
+    for name, method in methods.items():
+        for problem, row, status, forecast in zip(problems, rows, status_rows, method(problems), strict=True):
+            low, high = problem.table.scale[0]
             row[name] = math.nan if forecast.value is None else low + forecast.value * (high - low)
             status[name] = forecast.status_quo
-        rows.append(row)
-        status_rows.append(status)
-    return pd.DataFrame(rows), pd.DataFrame(status_rows, columns=list(methods))
+    columns = ["issue", "observed", *methods]
+    return pd.DataFrame(rows, columns=columns), pd.DataFrame(status_rows, columns=list(methods))
 
 
 def score(predictions: pd.DataFrame, status_quo: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -283,6 +422,50 @@ def score(predictions: pd.DataFrame, status_quo: pd.DataFrame) -> dict[str, dict
         "n_forecast": {name: int(errors[name].notna().sum()) for name in methods},
         "n_status_quo": {name: int(status_quo[name].sum()) for name in methods},
     }
+
+
+def differences(predictions: pd.DataFrame, seed: int) -> dict[str, dict[str, Any]]:
+    """Per method: its mean absolute error minus the compromise model's, over the issues both
+    forecast, with the 95% paired bootstrap interval of that difference (BCa; Efron 1987;
+    `scipy.stats.bootstrap`, resampling issues)."""
+    methods = [column for column in predictions.columns if column not in ("issue", "observed")]
+    if BASELINE not in methods:
+        return {}
+    errors = predictions[methods].sub(predictions["observed"], axis=0).abs()
+    out: dict[str, dict[str, Any]] = {}
+    for name in methods:
+        if name == BASELINE:
+            continue
+        both = errors[[name, BASELINE]].dropna()
+        ours, theirs = both[name].to_numpy(), both[BASELINE].to_numpy()
+        out[name] = {
+            "mae_difference": _finite_or_none(float(np.mean(ours - theirs))) if len(both) else None,
+            "interval": paired_interval(ours, theirs, seed),
+            "n_issues": len(both),
+        }
+    return out
+
+
+def paired_interval(errors: np.ndarray, baseline: np.ndarray, seed: int) -> list[float | None]:
+    """The 95% BCa bootstrap interval of mean(errors) - mean(baseline), resampling the issues in
+    pairs; a single value where every difference is the same, none below two issues."""
+    if len(errors) < 2:
+        return [None, None]
+    gaps = errors - baseline
+    if np.ptp(gaps) == 0:
+        return [float(gaps[0]), float(gaps[0])]
+    result = stats.bootstrap(
+        (errors, baseline),
+        lambda a, b, axis: np.mean(a, axis=axis) - np.mean(b, axis=axis),
+        paired=True,
+        vectorized=True,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        confidence_level=0.95,
+        method="BCa",
+        rng=np.random.default_rng(seed),
+    )
+    low, high = result.confidence_interval
+    return [_finite_or_none(float(low)), _finite_or_none(float(high))]
 
 
 def describe_methods(methods: Mapping[str, Method]) -> dict[str, str]:
@@ -300,24 +483,39 @@ def describe_methods(methods: Mapping[str, Method]) -> dict[str, str]:
 
 
 def format_scores(validation: Mapping[str, Any]) -> str:
-    """The printed table: methods by mean absolute error."""
+    """The printed table: methods by mean absolute error, each with its difference from the
+    compromise model and that difference's 95% paired bootstrap interval."""
     mae = validation["mae"]
     order = _by_error(mae)
     width = max(len(name) for name in order)
+    versus = validation.get("difference_from_compromise", {})
     lines = [
         f"{validation['title']}: forecasts of {validation['n_issues']} recorded outcomes, errors on the "
         "source scale",
         "",
-        f"{'method':<{width}} {'MAE':>7} {'median':>7} {'issues':>7} {'status quo':>11}",
+        f"{'method':<{width}} {'MAE':>7} {'median':>7} {'issues':>7} {'status quo':>11}  "
+        f"{'- ' + BASELINE + ' [95% interval]'}",
     ]
     for name in order:
         lines.append(
             f"{name:<{width}} {_number(mae[name]):>7} {_number(validation['median_ae'][name]):>7} "
-            f"{validation['n_forecast'][name]:>7} {validation['n_status_quo'][name]:>11}"
+            f"{validation['n_forecast'][name]:>7} {validation['n_status_quo'][name]:>11}  "
+            f"{_difference(versus.get(name))}".rstrip()
         )
     lines.append("")
-    lines.append(f"No agreement: {NO_AGREEMENT_RULE}.")
+    lines.append(
+        f"No agreement: {NO_AGREEMENT_RULE}. Intervals: paired bootstrap over the issues both methods "
+        f"forecast (BCa, {BOOTSTRAP_RESAMPLES} resamples); an interval that straddles 0 is no difference."
+    )
     return "\n".join(lines)
+
+
+def _difference(entry: Mapping[str, Any] | None) -> str:
+    if entry is None or entry["mae_difference"] is None:
+        return ""
+    low, high = entry["interval"]
+    interval = "" if low is None else f" [{low:+.2f}, {high:+.2f}]"
+    return f"{entry['mae_difference']:+.2f}{interval}"
 
 
 def write_validation_plots(
