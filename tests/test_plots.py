@@ -1,4 +1,4 @@
-"""Tests of the run figures: three valid PNG files for a full run, a tiny run and an empty one."""
+"""Tests of the run figures: four valid PNG files for a full run, a tiny run and an empty one."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sim.figures.run import extract_run_data, write_run_plots
 from sim.outputs.summary import expand_divisions
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-FIGURES = ("positions.png", "utilities.png", "outcome.png")
+FIGURES = ("positions.png", "utilities.png", "outcome.png", "zopa.png")
 TRACE_COLUMNS = ["step", "actor", "issue", "quantity", "value"]
 
 ASTANA_ACTORS = {

@@ -1,9 +1,10 @@
 """Figures of one negotiation run: positions on each issue, utilities and aspirations, and the outcome.
 
-`write_run_plots` draws three PNG files into a run directory from the run's summary (the
+`write_run_plots` draws four PNG files into a run directory from the run's summary (the
 `summary.json` schema of one replication, its divisions expanded by
-`sim.outputs.summary.expand_divisions`) and its tidy trace. Every actor keeps one colour (from the
-order of `summary["actors"]`) and one line style (from its role) in all three figures. Figures use
+`sim.outputs.summary.expand_divisions`) and its tidy trace, the fourth the zone of possible
+agreement (`sim.figures.zopa`). Every actor keeps one colour (from the order of
+`summary["actors"]`) and one line style (from its role) in all of them. Figures use
 the object-oriented API with the Agg canvas, so drawing never touches pyplot's global state, and
 are laid out in inches from measured text, which keeps each figure to a single rendering pass.
 """
@@ -11,8 +12,6 @@ are laid out in inches from measured text, which keeps each figure to a single r
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,8 @@ from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from sim.figures.zopa import draw_zopa
+from sim.outputs.files import write_atomically
 from sim.outputs.trace import TABLE, TRACE_COLUMNS
 
 DPI = 120
@@ -126,33 +127,26 @@ class Grid:
 
 
 def write_run_plots(run_dir: Path, summary: dict, trace: pd.DataFrame) -> list[Path]:
-    """Write positions.png, utilities.png and outcome.png into `run_dir` and return their paths."""
+    """Write positions.png, utilities.png, outcome.png and zopa.png into `run_dir`; return their paths."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     run = extract_run_data(summary, trace)
     figures = {"positions.png": draw_positions, "utilities.png": draw_utilities, "outcome.png": draw_outcome}
-    jobs = [(draw, run_dir / filename) for filename, draw in figures.items()]
-    children = []
-    if (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("fork")
-        children = [
-            (context.Process(target=_save, args=(draw, run, path)), draw, path) for draw, path in jobs[1:]
-        ]
-        for child, _, _ in children:
-            child.start()
-        jobs = jobs[:1]
-    for draw, path in jobs:
-        _save(draw, run, path)
-    for child, draw, path in children:
-        child.join()
-        if child.exitcode != 0:
-            _save(draw, run, path)
+    figures["zopa.png"] = lambda run: draw_zopa(summary, trace, {k: s.colour for k, s in run.actors.items()})
+    for filename, draw in figures.items():
+        _save(draw(run), run_dir / filename)
     return [run_dir / filename for filename in figures]
 
 
-def _save(draw: Any, run: RunData, path: Path) -> None:
-    """Draw one figure and write it: in this process, or in a forked one so figures render side by side."""
-    draw(run).savefig(path, dpi=DPI, facecolor="white", pil_kwargs={"compress_level": 3})
+def _save(figure: Figure, path: Path) -> None:
+    """Write a figure as PNG through a temporary file, so a stopped run leaves no half-written plot."""
+    write_atomically(
+        path,
+        lambda stream: figure.savefig(
+            stream, format="png", dpi=DPI, facecolor="white", pil_kwargs={"compress_level": 3}
+        ),
+        binary=True,
+    )
 
 
 def extract_run_data(summary: Mapping[str, Any], trace: pd.DataFrame | None) -> RunData:
@@ -454,7 +448,9 @@ def _draw_outcome_strip(ax: Axes, run: RunData, issue: str, placements: Sequence
         title = f"{issue}: agreed {value:.2f} at step {outcome.get('step')}"
         ax.set_title(title, loc="left", fontsize=TITLE_SIZE)
     else:
-        ax.set_title(f"{issue}: no agreement", loc="left", fontsize=TITLE_SIZE, color="darkred")
+        names = [run.actors[key].name if key in run.actors else key for key in outcome.get("blockers", [])]
+        blocked = f", blocked by {' and '.join(names)}" if names else ""
+        ax.set_title(f"{issue}: no agreement{blocked}", loc="left", fontsize=TITLE_SIZE, color="darkred")
     ax.set_ylim(n_rows - 0.4, -0.6)
     ax.set_yticks([])
     ax.grid(axis="x", color="0.9", lw=0.8)
@@ -693,7 +689,8 @@ def _offers(rows: pd.DataFrame) -> dict[str, Offers]:
 
 
 def _outcomes(issues: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per issue, as one replication has it: whether it was agreed, the value and the step."""
+    """Per issue, as one replication has it: whether it was agreed, the value and the step, and
+    the blockers when any veto player blocked it."""
     outcomes = {}
     for name, issue in issues.items():
         step = (issue.get("step") or {}).get("mean")
@@ -702,6 +699,9 @@ def _outcomes(issues: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, An
             "value": (issue.get("value") or {}).get("median"),
             "step": None if step is None else round(step),
         }
+        blockers = [a for a, share in ((issue.get("why") or {}).get("blocked") or {}).items() if share]
+        if blockers:
+            outcomes[name]["blockers"] = blockers
     return outcomes
 
 
