@@ -6,13 +6,14 @@ any output is written; each message names the key and the fix.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
-from sim.core.checks import RULES, check_patron_weight, check_values
+from sim.core.checks import RULES, check_patron_weight, check_some_salience, check_values
 from sim.core.scenario import (
     Column,
     Decision,
@@ -62,6 +63,43 @@ def _issue_values(actor: str, kind: str, values: Mapping[str, Any], issues: list
     return [_number(values[issue], f"scenario.actors.{actor}.{kind}.{issue}", kind) for issue in issues]
 
 
+def _scale(value: Any, where: str) -> tuple[float, float]:
+    """An issue's source scale: two different finite numbers, its values at 0 and 1 (raises UserError)."""
+    if value is None:
+        return (0.0, 1.0)
+    ends = list(value) if isinstance(value, (list, tuple)) else []
+    numbers = [float(end) for end in ends if isinstance(end, (int, float)) and not isinstance(end, bool)]
+    finite = [number for number in numbers if math.isfinite(number)]
+    if len(ends) != 2 or len(finite) != 2 or finite[0] == finite[1]:
+        raise UserError(
+            f"{where} is {value!r}: give two different finite numbers [low, high], "
+            "the source's values at 0 and 1"
+        )
+    return (finite[0], finite[1])
+
+
+def _marks(marks: Mapping[Any, Any], where: str) -> dict[float, str]:
+    """An issue's labelled points: each at a number between 0 and 1 (raises UserError)."""
+    points = {}
+    for at, label in marks.items():
+        try:
+            point = float(at)
+        except (TypeError, ValueError):
+            point = math.nan
+        if not 0.0 <= point <= 1.0:
+            raise UserError(
+                f"{where} has a mark at {str(at)!r}: give a point of the issue between 0 and 1, "
+                "such as '0.55'"
+            )
+        points[point] = str(label)
+    return points
+
+
+def _record_bound(value: Any, where: str) -> float | None:
+    """One end of a recorded outcome's range: null, or a number between 0 and 1 (raises UserError)."""
+    return None if value is None else _number(value, where, "ideal")
+
+
 def utility_exponent(value: Any) -> int:
     """The exponent p of the losses |x - x*|^p, checked (raises UserError)."""
     if isinstance(value, bool) or value not in (1, 2):
@@ -106,15 +144,14 @@ def build_scenario(cfg: Mapping[str, Any]) -> Scenario:
                 for r in recipients
             )
             continue
-        scale = spec.get("scale") or (0.0, 1.0)
         issues.append(
             Column(
                 name=str(key),
                 low=str(_require(spec, "low", where, "label the end at 0 in words")),
                 high=str(_require(spec, "high", where, "label the end at 1 in words")),
                 description=str(spec.get("description") or ""),
-                scale=(float(scale[0]), float(scale[1])),
-                marks={float(at): str(label) for at, label in (spec.get("marks") or {}).items()},
+                scale=_scale(spec.get("scale"), f"scenario.issues.{key}.scale"),
+                marks=_marks(spec.get("marks") or {}, f"scenario.issues.{key}.marks"),
             )
         )
     positional = [str(key) for key in issues_cfg if str(key) not in division_recipients]
@@ -173,8 +210,9 @@ def build_scenario(cfg: Mapping[str, Any]) -> Scenario:
         reservation = _number(spec["reservation"], f"{prefix}.reservation", "reservation")
         concession = _number(spec.get("concession", 1.0), f"{prefix}.concession", "concession")
         patience = spec.get("patience", 10)
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise UserError(f"{prefix}.patience is {patience!r}: give a whole number of steps, 1 or more")
+        if isinstance(patience, bool) or not isinstance(patience, int):
+            raise UserError(f"{prefix}.patience is {patience!r}: {RULES['patience'].fix}")
+        check_values(patience, "patience", f"{prefix}.patience")
         client_name = spec.get("patron_of")
         weight = _given(spec.get("patron_weight", 0.0), f"{prefix}.patron_weight", "patron_weight")
         if client_name is None:
@@ -202,6 +240,10 @@ def build_scenario(cfg: Mapping[str, Any]) -> Scenario:
         rows["discount"].append(discount)
 
     stated = np.array(rows["salience"], dtype=float)
+    present = np.array(rows["present"], dtype=bool)
+    check_some_salience(
+        stated, present, lambda index: (f"scenario.actors.{actor_names[index[0]]}.salience", "")
+    )
     normalised = normalise_salience(stated)
 
     exponent = utility_exponent(cfg.get("utility_exponent", 1))
@@ -212,10 +254,14 @@ def build_scenario(cfg: Mapping[str, Any]) -> Scenario:
             raise UserError(
                 f"scenario.record names unknown issue '{issue}': the issues are {', '.join(issue_names)}"
             )
+        where = f"scenario.record.{issue}"
+        low, high = (_record_bound(spec.get(end), f"{where}.{end}") for end in ("low", "high"))
+        if low is not None and high is not None and low > high:
+            raise UserError(f"{where}.low is {low:g}, above {where}.high {high:g}: give low <= high")
         record[str(issue)] = Record(
-            agreed=bool(_require(spec, "agreed", f"scenario.record.{issue}", "say true or false")),
-            low=spec.get("low"),
-            high=spec.get("high"),
+            agreed=bool(_require(spec, "agreed", where, "say true or false")),
+            low=low,
+            high=high,
             note=str(spec.get("note") or ""),
             disputed=str(spec.get("disputed") or ""),
         )
@@ -226,7 +272,6 @@ def build_scenario(cfg: Mapping[str, Any]) -> Scenario:
         recognition = choice(Recognition, recognition, "scenario.recognition")
 
     roles = tuple(rows["role"])
-    present = np.array(rows["present"], dtype=bool)
     if not any(role == Role.signatory and here for role, here in zip(roles, present, strict=True)):
         raise UserError(
             f"scenario '{name}' has no signatory present: give at least one actor role 'signatory'"
@@ -258,7 +303,39 @@ def build_scenario(cfg: Mapping[str, Any]) -> Scenario:
         strategies=tuple(rows["strategy"]),
         discount=np.array(rows["discount"], dtype=float),
         labels={str(choice(Role, role, "scenario.labels")): str(label) for role, label in labels.items()},
+        linked=linked_issues(cfg.get("linked"), issue_names),
     )
+
+
+def linked_issues(value: Any, issues: list[str]) -> tuple[tuple[str, ...], ...]:
+    """`scenario.linked`: groups of two or more issues that close together, each issue in one
+    group at most (raises UserError)."""
+    example = "e.g. scenario.linked=[[detainees,demining]]"
+    if not value:
+        return ()
+    if isinstance(value, str) or not all(isinstance(group, (list, tuple)) for group in value):
+        raise UserError(f"scenario.linked is {value!r}: give a list of groups of issues, {example}")
+    seen: set[str] = set()
+    groups = []
+    for number, group in enumerate(value):
+        names = [str(issue) for issue in group]
+        unknown = [issue for issue in names if issue not in issues]
+        if unknown:
+            raise UserError(
+                f"scenario.linked names unknown issue '{unknown[0]}': the issues are {', '.join(issues)}"
+            )
+        if len(set(names)) < 2:
+            raise UserError(
+                f"scenario.linked[{number}] is {names}: link two different issues or more, {example}"
+            )
+        twice = [issue for issue in names if issue in seen]
+        if twice:
+            raise UserError(
+                f"issue '{twice[0]}' is in two groups of scenario.linked: merge them into one group"
+            )
+        seen.update(names)
+        groups.append(tuple(dict.fromkeys(names)))
+    return tuple(groups)
 
 
 def choice[E: StrEnum](kind: type[E], value: Any, where: str) -> E:

@@ -158,6 +158,8 @@ class Scenario:
     """Each actor's discount factor per step, for the strategies that use one."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """The scenario's own words for the generic roles (Astana: signatory -> guarantor)."""
+    linked: tuple[tuple[str, ...], ...] = ()
+    """Groups of issues that close together or not at all (`scenario.linked`)."""
 
     def __post_init__(self) -> None:
         if self.stated_salience.size == 0:
@@ -191,6 +193,12 @@ class Scenario:
             if column.division:
                 out.setdefault(column.division, []).append(k)
         return out
+
+    def linked_columns(self) -> list[list[int]]:
+        """The columns of each group of linked issues (a division's with all its share columns)."""
+        return [
+            [k for k, column in enumerate(self.columns) if column.issue in group] for group in self.linked
+        ]
 
     def weights(self) -> np.ndarray:
         """Capability times stated salience, shape (actors, columns): how much each actor pulls a mean."""

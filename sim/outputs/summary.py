@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.analysis.explain import Ending, explain
 from sim.analysis.reference import measure, reference_points
 from sim.model.model import NOT_YET
 from sim.outputs.outcome import Outcome
@@ -159,6 +160,15 @@ def record_matches(outcome: Outcome) -> dict[str, np.ndarray]:
     return matches
 
 
+def explained(outcome: Outcome) -> dict[str, dict[str, Any]]:
+    """Per issue, why it closed or failed (`sim.analysis.explain`): the veto players' ranges and
+    the zone between them, and, from the trace when one was kept, who blocked."""
+    ending = Ending(
+        outcome.seeds, outcome.agreed, outcome.value, outcome.agreed_step, outcome.walked_out_step
+    )
+    return explain(outcome.scenario, outcome.protocol, ending, outcome.trace)
+
+
 def summarize(outcome: Outcome) -> dict[str, Any]:
     """The `summary.json` of the replications of `outcome` (one or more), as the README describes it."""
     talks, n = outcome.scenario, len(outcome)
@@ -173,6 +183,8 @@ def summarize(outcome: Outcome) -> dict[str, Any]:
                 )
             continue
         issues[column.name] = positional_issue(outcome, k, float(low[k]), float(high[k]))
+    for name, why in explained(outcome).items():
+        issues[name]["why"] = why
     utilities = {}
     for i, actor in enumerate(talks.actors):
         mean, lo, hi = mean_interval(outcome.utilities[:, i])

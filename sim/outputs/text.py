@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.outputs.why import why_lines
+
 
 def format_table(summary: dict[str, Any]) -> str:
     """The table printed after a run: `format_run_table` for one replication, else
@@ -62,6 +64,7 @@ def format_run_table(summary: dict[str, Any]) -> str:
         lines.append("")
         lines.append(f"The outcome {verdict} the historical record.")
         lines.extend(dispute_lines(summary))
+    lines.extend(why_lines(summary))
     return "\n".join(lines)
 
 
@@ -115,6 +118,7 @@ def format_batch_table(summary: dict[str, Any]) -> str:
     if "record" in summary:
         lines.append(f"runs matching the historical record: {summary['record']['match_probability']:.3f}")
         lines.extend(dispute_lines(summary))
+    lines.extend(why_lines(summary))
     return "\n".join(lines)
 
 

@@ -9,26 +9,28 @@ configuration can fail runs here, before anything is written.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import BooleanNode, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.core.build import build_scenario
+from sim.core.limits import RunSize, check_limits, check_seeds
 from sim.core.scenario import Scenario
 from sim.errors import UserError
 from sim.protocols import PROTOCOLS, ProtocolConfig, make_protocol
-from sim.setup.compose import explain, scenario_list
+from sim.setup.compose import compose_config, explain, node_at, parse_overrides, scenario_list, sweep_configs
 from sim.setup.schema import Task
 from sim.setup.series import SeriesJob, series_job
+from sim.setup.what_if import WhatIfJob, what_if_job
 from sim.strategies import STRATEGIES
 from sim.tables.readers import Table, read_table
 from sim.tables.scenario import TableOptions, scenario_from_table, table_path
-
-MAX_SEED = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -62,18 +64,36 @@ class Job:
     """When set, the job returns |metric - objective_target|."""
     series: SeriesJob | None = None
     """For a series scenario (one with a `series:` block): its record, mechanisms and settings."""
+    what_if: WhatIfJob | None = None
+    """For task=what_if: the issues to study, the target outcome and the search's settings."""
+
+    def __post_init__(self) -> None:
+        check_limits(self.size)
+        check_seeds(self.seed, self.replications)
+
+    @property
+    def keeps_trace(self) -> bool:
+        """Whether the run keeps its trace: a single run always, a batch when asked."""
+        return self.trace or self.replications == 1
+
+    @property
+    def size(self) -> RunSize:
+        """What the run's memory and work grow with (`sim.core.limits`)."""
+        scenario = self.scenario
+        steps = int(self.protocol.max_steps)
+        return RunSize(scenario.n_actors, scenario.n_columns, self.replications, steps, self.keeps_trace)
 
     def replace(self, **changes: Any) -> Job:
         """A copy with some run settings changed (checked as when composed)."""
-        job = dataclasses.replace(self, **changes)
-        check_settings(job.seed, job.replications)
-        return job
+        return dataclasses.replace(self, **changes)
 
 
 def job_from_config(cfg: DictConfig, overrides: tuple[str, ...] = ()) -> Job:
     """Build and check the job a composed configuration describes (raises UserError)."""
     if cfg.get("scenario") is None:
         raise UserError("no scenario chosen\n" + scenario_list())
+    check_known_keys(cfg)
+    check_booleans(cfg, overrides)
     try:
         container = OmegaConf.to_container(cfg.scenario, resolve=True, throw_on_missing=True)
         protocol = OmegaConf.to_object(cfg.protocol)
@@ -81,7 +101,6 @@ def job_from_config(cfg: DictConfig, overrides: tuple[str, ...] = ()) -> Job:
         raise UserError(explain(error, [])) from error
     assert isinstance(container, dict) and isinstance(protocol, ProtocolConfig)
     scenario_cfg = {str(key): value for key, value in container.items()}
-    check_settings(cfg.seed, cfg.replications)
     source = None
     if scenario_cfg.get("path") or not (scenario_cfg.get("issues") or scenario_cfg.get("actors")):
         path = table_path(scenario_cfg)
@@ -101,6 +120,11 @@ def job_from_config(cfg: DictConfig, overrides: tuple[str, ...] = ()) -> Job:
         assert isinstance(settings, dict)
         series = series_job(scenario_cfg, scenario, {str(key): value for key, value in settings.items()})
     check_series_task(task, scenario, series)
+    what_if = None
+    if task == Task.what_if:
+        settings = OmegaConf.to_container(cfg.what_if, resolve=True) if cfg.get("what_if") is not None else {}
+        assert isinstance(settings, dict)
+        what_if = what_if_job(settings, scenario, series is not None)
     return Job(
         scenario=scenario,
         protocol=protocol,
@@ -114,8 +138,9 @@ def job_from_config(cfg: DictConfig, overrides: tuple[str, ...] = ()) -> Job:
         source=source,
         overrides=overrides,
         objective=check_objective_path(cfg.get("objective")),
-        objective_target=None if cfg.get("objective_target") is None else float(cfg.objective_target),
+        objective_target=check_objective_target(cfg.get("objective_target")),
         series=series,
+        what_if=what_if,
     )
 
 
@@ -143,16 +168,49 @@ def check_objective_path(path: str | None) -> str | None:
     return None if path is None else str(path)
 
 
-def check_settings(seed: int, replications: int) -> None:
-    """Seeds are whole numbers in [0, 2^63); replications at least one."""
-    if not 0 <= seed <= MAX_SEED:
-        raise UserError(f"seed is {seed}: give a whole number from 0 to {MAX_SEED}")
-    if replications < 1:
-        raise UserError(f"replications is {replications}: give a whole number, 1 or more")
-    if seed + replications - 1 > MAX_SEED:
-        raise UserError(
-            f"seed {seed} with {replications} replications runs past {MAX_SEED}: give a smaller seed"
-        )
+def check_objective_target(target: float | None) -> float | None:
+    """An objective's target is a finite number, or null (raises UserError)."""
+    if target is not None and not math.isfinite(target):
+        raise UserError(f"objective_target is {target}: give a finite number, or null for the metric itself")
+    return None if target is None else float(target)
+
+
+def check_known_keys(node: DictConfig, where: str = "") -> None:
+    """Every key of a section with a schema is one the schema has: `+foo=1` or `++seedd=3` would
+    add a key nothing reads (raises UserError naming the key and the keys there are). Walks the
+    sections with a schema, and the mappings of them (such as scenario.actors)."""
+    schema = node._metadata.object_type
+    if dataclasses.is_dataclass(schema):
+        known = [field.name for field in dataclasses.fields(schema)]
+        unknown = [str(key) for key in node if key not in known and (where or key != "hydra")]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], known, n=1)
+            hint = f" (did you mean {where}{close[0]}?)" if close else ""
+            place = where[:-1] or "the configuration"
+            raise UserError(
+                f"unknown key '{where}{unknown[0]}': '{unknown[0]}' is not in {place}{hint}; "
+                f"it has: {', '.join(known)}"
+            )
+    elif not dataclasses.is_dataclass(node._metadata.element_type):
+        return
+    for key in node:
+        child = node._get_node(key)
+        if isinstance(child, DictConfig) and not (child._is_missing() or child._is_none()):
+            check_known_keys(child, f"{where}{key!s}.")
+
+
+def check_booleans(cfg: DictConfig, overrides: Sequence[str]) -> None:
+    """An override of a true/false key gives true or false: OmegaConf would read `trace=2` or
+    `trace=yes` as true (raises UserError)."""
+    for override in parse_overrides(overrides):
+        if override.is_delete() or override.is_sweep_override():
+            continue
+        node, value = node_at(cfg, override.key_or_group), override.value()
+        interpolation = isinstance(value, str) and value.startswith("${")
+        if isinstance(node, BooleanNode) and not isinstance(value, bool) and not interpolation:
+            raise UserError(
+                f"{override.key_or_group} is {override.get_value_element_as_str()}: give true or false"
+            )
 
 
 def check_fit(scenario: Scenario, protocol: ProtocolConfig) -> None:
@@ -181,3 +239,18 @@ def check_validation_table(scenario: Scenario, source: TableSource | None) -> No
             f"{scenario.source}: the table records no outcomes to score forecasts against "
             "(task=validate needs a DEU III table, whose 'out' column holds them)"
         )
+
+
+def jobs_of(argv: Sequence[str]) -> Iterator[Job]:
+    """The checked job of each run a command line asks for: its one run, or with -m every job of
+    its sweep, each named in the error it raises (raises UserError)."""
+    overrides = [arg for arg in argv if not arg.startswith("-")]
+    if not any(arg in ("-m", "--multirun") for arg in argv):
+        yield job_from_config(compose_config(overrides), overrides=tuple(overrides))
+        return
+    for job_overrides, cfg in sweep_configs(overrides):
+        try:
+            job = job_from_config(cfg, overrides=tuple(job_overrides))
+        except UserError as error:
+            raise UserError(f"{error} (in the sweep's job {' '.join(job_overrides)})") from None
+        yield job

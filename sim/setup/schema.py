@@ -19,6 +19,7 @@ from sim.core.scenario import Decision, IssueKind, Recognition, Role
 from sim.protocols import PROTOCOLS
 from sim.setup.catalog import help_section
 from sim.setup.series import SeriesConf
+from sim.setup.what_if import WhatIfConf
 from sim.strategies import StrategyName
 
 
@@ -70,6 +71,8 @@ class ScenarioConf:
     recognition: Recognition | None = None
     labels: dict[str, str] = field(default_factory=dict)
     """The scenario's own words for the generic roles, e.g. {signatory: guarantor}."""
+    linked: list[list[str]] = field(default_factory=list)
+    """Groups of issues that close together or not at all, e.g. [[detainees, demining]]."""
     issues: dict[str, IssueConf] = MISSING
     actors: dict[str, ActorConf] = MISSING
     record: dict[str, RecordConf] = field(default_factory=dict)
@@ -96,6 +99,7 @@ class Task(StrEnum):
     forecast = "forecast"
     backtest = "backtest"
     calibrate = "calibrate"
+    what_if = "what_if"
 
 
 TASKS = {
@@ -105,6 +109,7 @@ TASKS = {
     Task.forecast: "the next round of a series: probability of agreement per issue (series.next=N)",
     Task.backtest: "forecast each round of a series from the rounds before it, scored against baselines",
     Task.calibrate: "fit a series' free parameters to its record and save the fitted scenario",
+    Task.what_if: "the smallest change of each parameter that flips each issue (what_if.issue, .target)",
 }
 
 
@@ -121,6 +126,8 @@ class Config:
     task: Task = Task.run
     series: SeriesConf = field(default_factory=SeriesConf)
     """A series scenario's record, the round to forecast, its mechanisms and budgets."""
+    what_if: WhatIfConf = field(default_factory=WhatIfConf)
+    """task=what_if: the issue, the target outcome, pairs, and the search's budgets."""
     objective: str | None = None
     """The summary metric a job returns to a sweeper: a dotted path into summary.json."""
     objective_target: float | None = None

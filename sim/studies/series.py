@@ -33,7 +33,7 @@ from scipy.optimize import differential_evolution
 from sim.core.scenario import Scenario
 from sim.errors import UserError
 from sim.figures.series import write_backtest_plot, write_timeline_plot
-from sim.outputs.files import write_atomically, write_csv, write_json
+from sim.outputs.files import remove_stale_temporaries, write_atomically, write_csv, write_json
 from sim.series.mechanisms import MECHANISMS
 from sim.series.record import SeriesRecord
 from sim.series.rounds import RoundPlan, combine, plan_round
@@ -439,6 +439,7 @@ def write_replay(job: Job, folder: Path) -> dict[str, Any]:
         write_timeline_plot(
             folder, table, list(dict.fromkeys(table["issue"])), f"{job.scenario.title}: replay"
         )
+    remove_stale_temporaries(folder)
     write_json(folder / "series.json", summary)
     return summary
 
@@ -598,6 +599,7 @@ def write_backtest(job: Job, folder: Path) -> dict[str, Any]:
             | {name: [summary["brier"][name]["per_round"][r] for r in summary["rounds"]] for name in names}
         )
         write_backtest_plot(folder, per_round, f"{job.scenario.title}: backtest")
+    remove_stale_temporaries(folder)
     write_json(folder / "backtest.json", summary)
     return summary
 
@@ -664,6 +666,7 @@ def write_calibration(job: Job, folder: Path) -> dict[str, Any]:
         lambda stream: stream.write(header + yaml.safe_dump(fitted, sort_keys=False, allow_unicode=True)),
     )
     report["fitted_scenario"] = str(path)
+    remove_stale_temporaries(folder)
     write_json(folder / "calibration.json", report)
     return report
 
@@ -693,6 +696,7 @@ def execute_series(job: Job, folder: Path) -> tuple[dict[str, Any], str, str]:
     if job.task.value == "forecast":
         out = forecast_file(job, series.next)
         folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(folder)
         write_json(folder / "forecast.json", out)
         text = forecast_text(out)
         return out, text.splitlines()[0], text
