@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 from conftest import build, compose, make_model
 
+import sim
 from sim.analysis.reference import reference_points
 from sim.analysis.solutions import IssueSpace
 from sim.core.scenario import Role, Scenario
 from sim.core.variants import Variants
 from sim.errors import UserError
 from sim.model.model import Talks
+from sim.outputs.why import issue_reason
 from sim.protocols import make_protocol
 from sim.protocols.package import PackageConfig, nash_package
 from sim.studies.synthetic import random_scenario
@@ -108,3 +110,10 @@ def test_bad_recognition_ends_in_one_line():
     with pytest.raises(UserError, match=r"protocol.recognition is 'loudest': choose one of rotate") as error:
         PackageConfig(recognition="loudest")
     assert "\n" not in str(error.value)
+
+
+def test_the_run_says_detainees_closed_as_part_of_a_package():
+    summary = sim.run("astana7", protocol="package").summary
+    line = issue_reason(summary, summary["issues"]["detainees"])
+    assert line.startswith("agreed at") and "as part of a package" in line
+    assert summary["reference"]["nash"]["detainees"] == pytest.approx(0.47, abs=0.01)

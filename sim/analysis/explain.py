@@ -32,7 +32,7 @@ from sim.core.preferences import Preferences
 from sim.core.scenario import Decision, Role, Scenario
 from sim.strategies.time_dependent import TimeDependent
 
-AT_THE_DEADLINE = frozenset({"compromise", "eum"})
+AT_THE_DEADLINE = frozenset({"compromise", "eum", "exchange"})
 """Protocols that put their text to the signatories as at their deadline (φ = 1), whatever the step."""
 HONOURS_MAJORITY = frozenset({"alternating"})
 """Protocols that agree by a majority of the signatories when the scenario's decision rule says so."""

@@ -10,6 +10,8 @@ from typing import Any
 
 HASTENING_PROTOCOLS = frozenset({"alternating"})
 """Protocols in which the observers' endorsement speeds the signatories' concession."""
+PACKAGE_PROTOCOLS = frozenset({"package"})
+"""Protocols whose texts are accepted on the whole package's utility, not issue by issue."""
 
 
 def why_lines(summary: Mapping[str, Any]) -> list[str]:
@@ -60,6 +62,12 @@ def _agreed(summary: Mapping[str, Any], issue: Mapping[str, Any], why: Mapping[s
         low, high = next(seg for seg in close["zone"] if seg[0] - 1e-9 <= value <= seg[1] + 1e-9)
         where = f"{close['position']:.0%} of the way up the zone {_v(low)}–{_v(high)}"
         return f"{head}, {where} that the {vetoes} accepted then"
+    missing = f"miss by {_v(close['gap'])}" if close["gap"] else "leave no zone"
+    if summary.get("protocol") in PACKAGE_PROTOCOLS:
+        return (
+            f"{head} as part of a package: on this issue alone the {vetoes}' ranges {missing}, "
+            "but each accepted the package as a whole, paid for on the other issues"
+        )
     ahead = ", ".join(_name(summary, actor) for actor in close["ahead_of_pace"])
     endorsed = " on the observers' endorsement" if summary.get("protocol") in HASTENING_PROTOCOLS else ""
     missing = f"still missed by {_v(close['gap'])}" if close["gap"] else "left no zone"
