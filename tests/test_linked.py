@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from conftest import build, compose, make_model
 
+import sim
 from sim.cli import preflight
 from sim.errors import UserError
 from sim.protocols import PROTOCOLS
@@ -71,3 +72,14 @@ def test_a_bad_group_ends_in_one_line(linked, message):
         preflight(["scenario=astana7", f"scenario.linked={linked}"])
         build(compose("scenario=astana7", f"scenario.linked={linked}"))
     assert "\n" not in str(error.value)
+
+
+def test_a_tables_issues_can_be_linked_and_a_wrong_group_is_refused():
+    path = "scenario.path=data/decide/copenhagen.csv"
+    job = sim.load("table", path, "scenario.linked=[[Newtreaty,Control]]", protocol="mediated")
+    assert job.scenario.linked == (("Newtreaty", "Control"),)
+    result = sim.run(job, replications=30)
+    first, second = (job.scenario.issue_names.index(name) for name in ("Newtreaty", "Control"))
+    assert (result.outcome.agreed[:, first] == result.outcome.agreed[:, second]).all()
+    with pytest.raises(UserError, match=r"scenario\.linked names unknown issue 'zones'"):
+        sim.load("table", path, "scenario.linked=[[zones,Control]]")

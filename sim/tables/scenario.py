@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.core.build import utility_exponent
+from sim.core.build import linked_issues, utility_exponent
 from sim.core.checks import check_values
 from sim.core.means import weighted_position
 from sim.core.scenario import Column, Role, Scenario
@@ -60,6 +60,8 @@ class TableOptions:
     utility_exponent: int = 1
     source: str = ""
     """Where the table came from: the absolute path of its file."""
+    linked: Any = None
+    """`scenario.linked`: groups of the table's issues that close together (checked on the table)."""
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], source: str = "") -> TableOptions:
@@ -92,6 +94,7 @@ class TableOptions:
             concession=concession,
             utility_exponent=exponent,
             source=source,
+            linked=cfg.get("linked"),
         )
 
 
@@ -130,10 +133,11 @@ def scenario_from_table(table: Table, options: TableOptions | None = None) -> Sc
     salience = np.divide(stated, totals, out=np.zeros_like(stated), where=totals > 0)
     signs = _signatories(table, capability, present, options.signatories)
     n_actors = len(table.actors)
+    columns = tuple(_issue(table, k) for k in range(len(table.issues)))
     return Scenario(
         name=options.name or table.name,
         title=f"{table.title} ({FORMAT_NAMES.get(table.format, table.format)} table)",
-        columns=tuple(_issue(table, k) for k in range(len(table.issues))),
+        columns=columns,
         actors=table.actors,
         display_names=table.display_names,
         roles=tuple(Role.signatory if sign else Role.observer for sign in signs),
@@ -149,6 +153,7 @@ def scenario_from_table(table: Table, options: TableOptions | None = None) -> Sc
         utility_exponent=options.utility_exponent,
         source=options.source,
         stated_salience=stated,
+        linked=linked_issues(options.linked, [column.name for column in columns]),
     )
 
 
