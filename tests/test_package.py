@@ -13,7 +13,7 @@ from sim.core.scenario import Role, Scenario
 from sim.core.variants import Variants
 from sim.errors import UserError
 from sim.model.model import Talks
-from sim.outputs.why import issue_reason
+from sim.outputs.why import issue_reason, package_line
 from sim.protocols import make_protocol
 from sim.protocols.package import PackageConfig, nash_package
 from sim.studies.synthetic import random_scenario
@@ -117,3 +117,13 @@ def test_the_run_says_detainees_closed_as_part_of_a_package():
     line = issue_reason(summary, summary["issues"]["detainees"])
     assert line.startswith("agreed at") and "as part of a package" in line
     assert summary["reference"]["nash"]["detainees"] == pytest.approx(0.47, abs=0.01)
+
+
+def test_the_run_says_whether_a_package_exists():
+    exists = sim.run("astana7", protocol="package").summary
+    line = package_line(exists)
+    assert line.startswith("A package exists") and "detainees 0.467" in line
+    high = ["scenario.actors.iran.reservation=0.95", "scenario.actors.turkey.reservation=0.95"]
+    none = sim.run("astana7", *high, protocol="package").summary
+    assert package_line(none).startswith("No package exists")
+    assert all(issue["agreement_probability"] == 0 for issue in none["issues"].values())

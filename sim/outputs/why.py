@@ -23,7 +23,21 @@ def why_lines(summary: Mapping[str, Any]) -> list[str]:
     lines = ["", f"{'issue':<{width}}  why"]
     for name, issue in issues.items():
         lines.append(f"{name:<{width}}  {issue_reason(summary, issue)}")
+    if summary.get("protocol") in PACKAGE_PROTOCOLS:
+        lines += ["", package_line(summary)]
     return lines
+
+
+def package_line(summary: Mapping[str, Any]) -> str:
+    """Whether a package every bargainer prefers to no agreement exists: the Nash bargaining point."""
+    nash = summary.get("reference", {}).get("nash")
+    if not nash:
+        return "No package exists that every bargainer prefers to no agreement (no Nash bargaining point)."
+    point = ", ".join(f"{issue} {_v(value)}" for issue, value in nash.items())
+    return (
+        "A package exists that every bargainer prefers to no agreement: "
+        f"the Nash bargaining point is {point}."
+    )
 
 
 def issue_reason(summary: Mapping[str, Any], issue: Mapping[str, Any]) -> str:
