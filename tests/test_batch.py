@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from conftest import build, compose, run_and_write
 
+import sim
+import sim.studies.batch as batch_module
 from sim import NegotiationModel
 from sim.outputs.outcome import Outcome
 from sim.outputs.summary import summarize, wilson_interval
-from sim.protocols import make_protocol
+from sim.protocols import PROTOCOLS, make_protocol
 from sim.studies.batch import chunk_size, run_batch
 
 
@@ -149,3 +151,26 @@ def test_full_trace_of_a_batch_only_when_asked(tmp_path):
     run_and_write(cfg, tmp_path)
     header = (tmp_path / "trace.csv").read_text().splitlines()[0]
     assert header == "seed,step,actor,issue,quantity,value"
+
+
+@pytest.mark.parametrize("protocol", [name for name, cls in PROTOCOLS.items() if cls.deterministic])
+def test_a_deterministic_protocol_runs_once_and_repeats_what_every_seed_would_give(protocol, monkeypatch):
+    job = sim.load("astana7", protocol=protocol)
+    every_seed = run_batch(job.scenario, job.protocol, np.arange(6), trace=True)  # the full path
+    runs = []
+    original = batch_module.Talks
+
+    def counting(*args, **kwargs):
+        runs.append(len(args[2]))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(batch_module, "Talks", counting)
+    once = run_batch(job.scenario, job.protocol, np.arange(6))
+    assert runs == [1]
+    for name in ("agreed", "value", "agreed_step", "utilities", "end_step", "forecast"):
+        np.testing.assert_array_equal(getattr(once, name), getattr(every_seed, name))
+    summary = sim.run(job, replications=50).summary
+    assert summary["deterministic"] is True
+    for issue in summary["issues"].values():
+        low, high = issue["interval"]
+        assert low == high == issue["agreement_probability"]

@@ -89,7 +89,8 @@ def test_a_job_gives_the_same_row_with_one_replication_or_several():
     wilson = {key for key in one if key.endswith((".interval_low", ".interval_high"))}
     for key in set(one) - wilson - {"replications"}:
         assert one[key] == pytest.approx(three[key], nan_ok=True), key
-    assert one["detainees.interval_high"] > three["detainees.interval_high"]
+    # mediated is deterministic: its interval is the point itself, however many replications
+    assert one["detainees.interval_high"] == three["detainees.interval_high"] == 0.0
     zones = single.outcome.scenario.column_names.index("zones")
     assert one["zones.value_mean"] == single.outcome.value[0, zones]
     assert one["zones.step_mean"] == single.outcome.agreed_step[0, zones]

@@ -14,6 +14,7 @@ from sim.analysis.reference import measure, reference_points
 from sim.model.model import NOT_YET
 from sim.outputs.outcome import Outcome
 from sim.outputs.trace import TABLE
+from sim.protocols import PROTOCOLS
 
 Z_95 = 1.959963984540054
 
@@ -172,7 +173,10 @@ def explained(outcome: Outcome) -> dict[str, dict[str, Any]]:
 def summarize(outcome: Outcome) -> dict[str, Any]:
     """The `summary.json` of the replications of `outcome` (one or more), as the README describes it."""
     talks, n = outcome.scenario, len(outcome)
+    deterministic = PROTOCOLS[outcome.protocol].deterministic if outcome.protocol in PROTOCOLS else False
     low, high = wilson_interval(outcome.agreed.sum(axis=0), n)
+    if deterministic:
+        low = high = outcome.agreed.mean(axis=0)
     issues: dict[str, Any] = {}
     divisions = talks.divisions()
     for k, column in enumerate(talks.columns):
@@ -198,6 +202,7 @@ def summarize(outcome: Outcome) -> dict[str, Any]:
         "protocol": outcome.protocol,
         "seed": int(outcome.seeds[0]),
         "replications": n,
+        "deterministic": deterministic,
         "seeds": [int(outcome.seeds[0]), int(outcome.seeds[-1])],
         "steps": step_stats(outcome.end_step),
         "issues": issues,

@@ -87,7 +87,12 @@ def format_batch_table(summary: dict[str, Any]) -> str:
     """The table of a batch: agreement probabilities with intervals, median values, mean utilities."""
     lines = [
         f"{summary['title']} — protocol {summary['protocol']}, {summary['replications']} replications "
-        f"(seeds {summary['seeds'][0]}–{summary['seeds'][1]})",
+        f"(seeds {summary['seeds'][0]}–{summary['seeds'][1]})"
+        + (
+            "; the protocol is deterministic: one negotiation ran, the same for every seed"
+            if summary.get("deterministic")
+            else ""
+        ),
         "",
     ]
     lines.append(

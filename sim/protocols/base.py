@@ -51,6 +51,9 @@ class Protocol:
 
     name: ClassVar[str] = ""
     Config: ClassVar[type[ProtocolConfig]] = ProtocolConfig
+    deterministic: ClassVar[bool] = False
+    """Whether the protocol draws nothing at random, so that every replication of a negotiation
+    is the same: a batch then runs one negotiation and repeats it (`sim.studies.batch`)."""
     divides_budgets: ClassVar[bool] = False
     """Whether the protocol handles division issues (shares of a budget that sum to one)."""
 

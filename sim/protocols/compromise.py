@@ -38,6 +38,7 @@ class Compromise(Protocol):
     """One text per issue, the weighted mean of the ideal points, accepted or not in one step."""
 
     name = "compromise"
+    deterministic = True
     Config = CompromiseConfig
 
     def setup(self, model: Talks) -> None:

@@ -104,6 +104,7 @@ class ExpectedUtilityChallenges(Protocol):
     """Rounds of challenges move the actors' positions; the settled weighted median is put to a vote."""
 
     name = "eum"
+    deterministic = True
     Config = EumConfig
     config: EumConfig
 

@@ -55,6 +55,7 @@ class SingleNegotiatingText(Protocol):
     """The mediator drafts one text per issue and moves it toward whoever objects."""
 
     name = "mediated"
+    deterministic = True
     Config = MediatedConfig
     config: MediatedConfig
 

@@ -47,6 +47,8 @@ def run_batch(
     """Run one negotiation per seed (with variants, per seed and variant); keep outcomes (and the
     trace only when asked: not with variants, whose replications differ in their numbers)."""
     seeds = np.asarray(seeds, dtype=np.int64)
+    if len(seeds) > 1 and variants is None and not trace and make_protocol(protocol_cfg).deterministic:
+        return repeated(run_batch(scenario, protocol_cfg, seeds[:1], progress=False), seeds)
     n, size = len(seeds), chunk_size(scenario)
     if variants is not None:
         if len(variants) != n:
@@ -102,6 +104,25 @@ def run_batch(
         pd.concat(traces, ignore_index=True) if traces else None,
     )
     return outcome
+
+
+def repeated(single: Outcome, seeds: np.ndarray) -> Outcome:
+    """The outcome of a deterministic protocol's one negotiation, as every seed's replication."""
+    n = len(seeds)
+    rows = {
+        name: np.repeat(getattr(single, name), n, axis=0)
+        for name in (
+            "agreed",
+            "value",
+            "agreed_step",
+            "utilities",
+            "walked_out_step",
+            "end_step",
+            "forecast",
+            "agreed_proposer",
+        )
+    }
+    return Outcome(single.scenario, single.protocol, seeds, trace=None, **rows)
 
 
 def _progress_bar(total: int, progress: bool | None) -> Any:
