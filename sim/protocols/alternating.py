@@ -38,7 +38,7 @@ from sim.core.limits import MAX_STEPS
 from sim.core.scenario import Decision, Recognition
 from sim.errors import UserError
 from sim.model.model import Talks
-from sim.protocols.base import Protocol, ProtocolConfig
+from sim.protocols.base import Protocol, ProtocolConfig, recognised
 
 DEFAULT_RECOGNITION = Recognition.capability
 """Used unless the protocol's configuration or the scenario names another rule."""
@@ -135,14 +135,13 @@ class AlternatingOffers(Protocol):
 
     def recognise(self, model: Talks) -> np.ndarray:
         """Which signatory proposes in each replication this step (an index into the signatories)."""
-        count = len(self.signatories)
-        if self.recognition == Recognition.rotate:
-            return np.full(model.n_replications, (model.steps - 1) % count)
-        draw = self.recognition_draws[model.steps - 1]
-        if self.recognition == Recognition.random:
-            return np.minimum((draw * count).astype(int), count - 1)
-        passed = sum(self.cumulative_share[..., k] <= draw for k in range(count))
-        return np.minimum(passed, count - 1)
+        return recognised(
+            self.recognition,
+            len(self.signatories),
+            model.steps,
+            self.recognition_draws,
+            self.cumulative_share,
+        )
 
     def step(self, model: Talks) -> None:
         tau = model.tau

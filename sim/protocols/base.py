@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
+
 from sim.core.limits import MAX_STEPS
-from sim.core.scenario import Scenario
+from sim.core.scenario import Recognition, Scenario
 from sim.errors import UserError
 from sim.model.model import Talks
 
@@ -75,3 +77,18 @@ class Protocol:
 
     def step(self, model: Talks) -> None:
         raise NotImplementedError
+
+
+def recognised(
+    recognition: Recognition, count: int, step: int, draws: np.ndarray, cumulative_share: np.ndarray
+) -> np.ndarray:
+    """Which of `count` signatories proposes at `step` in each replication: in turn (`rotate`),
+    uniformly at random, or with probability in proportion to capability (`cumulative_share`);
+    `draws` holds each step's uniform draw per replication."""
+    if recognition == Recognition.rotate:
+        return np.full(len(draws[step - 1]), (step - 1) % count)
+    draw = draws[step - 1]
+    if recognition == Recognition.random:
+        return np.minimum((draw * count).astype(int), count - 1)
+    passed = sum(cumulative_share[..., k] <= draw for k in range(count))
+    return np.minimum(passed, count - 1)

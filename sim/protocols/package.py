@@ -45,7 +45,7 @@ from sim.core.preferences import TOLERANCE
 from sim.core.scenario import Decision, Recognition, Role
 from sim.model.agents import Actor
 from sim.model.model import Talks
-from sim.protocols.base import Protocol, ProtocolConfig
+from sim.protocols.base import Protocol, ProtocolConfig, recognised
 from sim.protocols.nash import nash_package, one_issue_packages
 from sim.strategies.time_dependent import TimeDependent
 
@@ -141,14 +141,13 @@ class PackageDeal(Protocol):
 
     def recognise(self, model: Talks) -> np.ndarray:
         """Which signatory proposes in each replication this step (an index into the signatories)."""
-        count = len(self.signatories)
-        if self.recognition == Recognition.rotate:
-            return np.full(model.n_replications, (model.steps - 1) % count)
-        draw = self.recognition_draws[model.steps - 1]
-        if self.recognition == Recognition.random:
-            return np.minimum((draw * count).astype(int), count - 1)
-        passed = sum(self.cumulative_share[..., k] <= draw for k in range(count))
-        return np.minimum(passed, count - 1)
+        return recognised(
+            self.recognition,
+            len(self.signatories),
+            model.steps,
+            self.recognition_draws,
+            self.cumulative_share,
+        )
 
     def step(self, model: Talks) -> None:
         active = ~model.finished
