@@ -47,7 +47,8 @@ def run_batch(
     """Run one negotiation per seed (with variants, per seed and variant); keep outcomes (and the
     trace only when asked: not with variants, whose replications differ in their numbers)."""
     seeds = np.asarray(seeds, dtype=np.int64)
-    if len(seeds) > 1 and variants is None and not trace and make_protocol(protocol_cfg).deterministic:
+    protocol = make_protocol(protocol_cfg)
+    if len(seeds) > 1 and variants is None and not trace and protocol.deterministic:
         return repeated(run_batch(scenario, protocol_cfg, seeds[:1], progress=False), seeds)
     n, size = len(seeds), chunk_size(scenario)
     if variants is not None:
@@ -68,7 +69,6 @@ def run_batch(
     forecast = np.full((n, scenario.n_columns), np.nan)
     proposer = np.full((n, scenario.n_columns), NOT_YET, dtype=np.int32)
     traces: list[pd.DataFrame] = []
-    protocol_name = make_protocol(protocol_cfg).name
     bar = _progress_bar(n, progress)
     for start in range(0, n, size):
         part = slice(start, min(start + size, n))
@@ -91,7 +91,7 @@ def run_batch(
         bar.close()
     outcome = Outcome(
         scenario,
-        protocol_name,
+        protocol.name,
         seeds,
         agreed,
         value,
