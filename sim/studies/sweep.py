@@ -34,7 +34,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.errors import UserError
-from sim.figures.study import write_sweep_plots
+from sim.figures.sweep import write_sweep_plots
 from sim.outputs.files import (
     interrupted_status,
     no_room_or_no_access,
