@@ -175,6 +175,8 @@ class Ending:
     agreed_step: np.ndarray
     walked_out_step: np.ndarray
     """(replications, actors): the step each party left at, or -1."""
+    last_answer: np.ndarray
+    """(replications, veto players, columns): each veto player's answer to the last text there."""
 
 
 def explain(
@@ -186,7 +188,7 @@ def explain(
     division), `at_close` (one agreed replication with its trace: the same at the step it closed,
     with the text, where it lay in the zone and who accepted it ahead of pace; else None),
     `blocked` (per veto player, the share of replications in which the issue failed and it
-    rejected the last text; None values without a trace), `streak` (per veto player, for one
+    rejected the last text), `streak` (per veto player, for one
     replication with its trace: how many texts in a row it rejected at the end; else None
     values), `walked_out` (per party, the share of replications that ended with it walking out
     while the issue was open), and `by_step` (one replication with its trace: each veto player's
@@ -211,8 +213,9 @@ def explain(
             "walked_out": walked_out(scenario, ending, k),
             "by_step": by_step.get(name),
         }
+        why["blocked"] = blocked(scenario, ending, k)
         if answers is not None and trace is not None:
-            why["blocked"], why["streak"] = blocked(scenario, ending, answers, k)
+            why["streak"] = streaks(scenario, ending, answers, k)
             if one and ending.agreed[0, k] and not division:
                 why["at_close"] = at_close(scenario, protocol, ending, trace, k, enough)
         issues[name] = why
@@ -253,21 +256,28 @@ def last_answers(trace: pd.DataFrame, seeds: np.ndarray) -> pd.DataFrame:
     return frame.reset_index()
 
 
-def blocked(
-    scenario: Scenario, ending: Ending, answers: pd.DataFrame, column: int
-) -> tuple[dict[str, float], dict[str, int | None]]:
+def blocked(scenario: Scenario, ending: Ending, column: int) -> dict[str, float]:
     """Per veto player, the share of replications in which the issue on `column` failed and it
-    rejected the last text there; and, for one replication, how many texts in a row it had
-    rejected at the end (None for a batch)."""
-    failed = ending.seeds[~ending.agreed[:, column]]
-    issue = scenario.columns[column].name
-    mine = answers[(answers["issue"] == issue) & (answers["accept"] < 0.5) & answers["seed"].isin(failed)]
-    counts = mine.groupby("actor", sort=False).size()
+    rejected the last text there."""
+    rejected = ~ending.last_answer[:, :, column] & ~ending.agreed[:, column, None]
     vetoes = [scenario.actors[i] for i in veto_players(scenario)]
-    shares = {actor: float(counts.get(actor, 0) / len(ending.seeds)) for actor in vetoes}
+    return {actor: float(share) for actor, share in zip(vetoes, rejected.mean(axis=0), strict=True)}
+
+
+def streaks(scenario: Scenario, ending: Ending, answers: pd.DataFrame, column: int) -> dict[str, int | None]:
+    """Per veto player, for one replication whose issue on `column` failed: how many texts in a
+    row it had rejected at the end (0 if it accepted the last one; None for a batch)."""
+    vetoes = [scenario.actors[i] for i in veto_players(scenario)]
+    if len(ending.seeds) != 1:
+        return dict.fromkeys(vetoes)
+    issue = scenario.columns[column].name
+    mine = (
+        answers[(answers["issue"] == issue) & (answers["accept"] < 0.5)]
+        if not ending.agreed[0, column]
+        else answers[:0]
+    )
     streak = dict(zip(mine["actor"], mine["streak"], strict=True))
-    one = len(ending.seeds) == 1
-    return shares, {actor: int(streak.get(actor, 0)) if one else None for actor in vetoes}
+    return {actor: int(streak.get(actor, 0)) for actor in vetoes}
 
 
 def concession_at(scenario: Scenario, trace: pd.DataFrame, steps: np.ndarray) -> np.ndarray:

@@ -41,6 +41,10 @@ REPLICATION_BYTES = (28, 28, 65)
 (its outcome arrays, `replications.csv`'s table and the summary's statistics); measured with
 astana7, a decide and a DEU III table (384, 1,200 and 8,900 bytes a replication)."""
 
+ANSWER_BYTES = 1
+"""Memory per replication, veto player and issue column: the answer to the last text there, kept
+to tell who blocked a failed issue (bounded here by actors, not veto players)."""
+
 CHUNK_STEP_BYTES = 32
 """Memory per replication of a chunk and per step of the deadline: the random draws that
 recognise proposers, made for every step at once (measured: 23 bytes)."""
@@ -87,6 +91,7 @@ def memory_needed(size: RunSize) -> float:
     """Bytes a run is estimated to need at most, beyond what the process holds before it starts."""
     constant, per_actor, per_column = REPLICATION_BYTES
     kept = size.replications * (constant + per_actor * size.actors + per_column * size.columns)
+    kept += size.replications * ANSWER_BYTES * size.actors * size.columns
     draws = CHUNK_STEP_BYTES * size.max_steps * min(size.replications, MAX_CHUNK_REPLICATIONS)
     traces = size.replications * trace_rows(size) * TRACE_ROW_BYTES if size.trace else 0
     return float(kept + draws + traces)

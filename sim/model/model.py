@@ -108,6 +108,9 @@ class Talks(mesa.Model):
             actor.strategy.seat(list(self.signatories))
         self.accepting = np.zeros((replications, len(self.signatories), issues), dtype=bool)
         """Each present signatory's answer this step, per replication and issue."""
+        self.last_answer = np.ones((replications, len(self.signatories), issues), dtype=bool)
+        """Each present signatory's answer to the last text on each issue while its replication ran
+        (True where no text was put): who blocked a failed issue, without a trace."""
         self._set_targets()
         protocol.setup(self)
 
@@ -160,9 +163,15 @@ class Talks(mesa.Model):
         self.protocol.step(self)
         if self.steps >= self.max_steps:
             self.finish(~self.finished)
+        self._keep_answers()
         if self.recorder is not None:
             self.recorder.collect(self)
         self.running = not self.finished.all()
+
+    def _keep_answers(self) -> None:
+        """Keep the answers to this step's texts where the replication ran and the issue was open."""
+        answered = ~self.finished_before_step[:, None] & self.open_before_step & ~np.isnan(self.text)
+        self.last_answer = np.where(answered[:, None, :], self.accepting, self.last_answer)
 
     def run(self) -> Talks:
         """Run every replication to its end: all issues closed, a walk-out, or the deadline."""

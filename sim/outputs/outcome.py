@@ -28,6 +28,8 @@ class Outcome:
     end_step: np.ndarray
     forecast: np.ndarray
     agreed_proposer: np.ndarray
+    last_answer: np.ndarray
+    """(replications, veto players, columns): each veto player's answer to the last text there."""
     trace: pd.DataFrame | None = None
     """The tidy trace (`sim.outputs.trace`), when it was kept."""
 
@@ -45,6 +47,7 @@ class Outcome:
             model.end_step,
             model.forecasts(),
             model.agreed_proposer,
+            model.last_answer,
         )
 
     def __len__(self) -> int:
@@ -78,6 +81,7 @@ class Outcome:
             self.end_step[rows],
             self.forecast[rows],
             self.agreed_proposer[rows],
+            self.last_answer[rows],
             trace,
         )
 

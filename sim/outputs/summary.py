@@ -165,7 +165,12 @@ def explained(outcome: Outcome) -> dict[str, dict[str, Any]]:
     """Per issue, why it closed or failed (`sim.analysis.explain`): the veto players' ranges and
     the zone between them, and, from the trace when one was kept, who blocked."""
     ending = Ending(
-        outcome.seeds, outcome.agreed, outcome.value, outcome.agreed_step, outcome.walked_out_step
+        outcome.seeds,
+        outcome.agreed,
+        outcome.value,
+        outcome.agreed_step,
+        outcome.walked_out_step,
+        outcome.last_answer,
     )
     return explain(outcome.scenario, outcome.protocol, ending, outcome.trace)
 

@@ -50,10 +50,7 @@ def issue_reason(summary: Mapping[str, Any], issue: Mapping[str, Any]) -> str:
         return _failed(summary, why)
     parts = [f"agreed in {probability:.0%} of runs"]
     blockers = why.get("blocked") or {}
-    if any(share is None for share in blockers.values()):
-        if probability < 1:
-            parts.append("who blocked: run with trace=true")
-    elif any(blockers.values()):
+    if any(blockers.values()):
         shares = ", ".join(f"{_name(summary, a)} in {s:.0%}" for a, s in blockers.items() if s)
         parts.append(f"blocked by {shares}")
     parts.extend(_walk_outs(summary, why, batch=True))

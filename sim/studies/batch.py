@@ -68,6 +68,7 @@ def run_batch(
     end_step = np.zeros(n, dtype=np.int32)
     forecast = np.full((n, scenario.n_columns), np.nan)
     proposer = np.full((n, scenario.n_columns), NOT_YET, dtype=np.int32)
+    last_answer = np.ones((n, int((scenario.signatories & scenario.present).sum()), scenario.n_columns), bool)
     traces: list[pd.DataFrame] = []
     bar = _progress_bar(n, progress)
     for start in range(0, n, size):
@@ -78,6 +79,7 @@ def run_batch(
         utilities[part] = model.final_utilities()
         walked[part], end_step[part] = model.walked_out_step, model.end_step
         forecast[part], proposer[part] = model.forecasts(), model.agreed_proposer
+        last_answer[part] = model.last_answer
         if trace:
             frame = trace_frame(model)
             if "seed" not in frame and n > 1:
@@ -101,6 +103,7 @@ def run_batch(
         end_step,
         forecast,
         proposer,
+        last_answer,
         pd.concat(traces, ignore_index=True) if traces else None,
     )
     return outcome
@@ -120,6 +123,7 @@ def repeated(single: Outcome, seeds: np.ndarray) -> Outcome:
             "end_step",
             "forecast",
             "agreed_proposer",
+            "last_answer",
         )
     }
     return Outcome(single.scenario, single.protocol, seeds, trace=None, **rows)
