@@ -8,7 +8,7 @@ actor with a stake, 0 for one without), and disagreement value r_i. The solution
 - the acceptable interval: x with |x - x_i|^p <= 1 - r_i for every stakeholder, within the span of
   their ideal points (where every efficient point lies);
 - `nash`: the root of the derivative of Σ w_i log(u_i - r_i), which decreases in x, by bisection
-  (`sim.protocols.nash.one_issue_nash`);
+  (`sim.analysis.nash.one_issue_nash`);
 - `utilitarian`: the w-weighted median (p = 1) or mean (p = 2) of the ideals, held to the interval;
 - `egalitarian`: the point of largest least gain (the midpoint of the ideals when the
   reservations are equal), by ternary search;
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.protocols.nash import least_gain, one_issue_nash
+from sim.analysis.nash import least_gain, one_issue_nash
 
 FEASIBILITY_TOLERANCE = 1e-9
 """As in `sim.analysis.solutions`: slack on utility constraints, and the least gain that counts."""

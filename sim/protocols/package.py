@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.analysis.nash import nash_package, one_issue_packages
 from sim.core import streams
 from sim.core.build import choice
 from sim.core.means import weighted_position
@@ -46,7 +47,6 @@ from sim.core.scenario import Decision, Recognition, Role
 from sim.model.agents import Actor
 from sim.model.model import Talks
 from sim.protocols.base import Protocol, ProtocolConfig, recognised
-from sim.protocols.nash import nash_package, one_issue_packages
 from sim.strategies.time_dependent import TimeDependent
 
 DEFAULT_RECOGNITION = Recognition.capability
