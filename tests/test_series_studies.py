@@ -185,6 +185,10 @@ def test_replay_writes_its_folder_and_says_where_it_misses(tmp_path):
     assert summary["unknown_codes"] == ["PYD/SDF"]
     assert "Replay of" in result.stdout and "PYD/SDF" in result.stdout
     assert len(list((folder / "rounds").iterdir())) == 7
+    political = json.loads((folder / "rounds" / "round_7.json").read_text())["issues"]["political_process"]
+    why = political["why"]
+    assert why["at_deadline"]["gap"] > 0 and not why["at_deadline"]["zone"]
+    assert set(why["blocked"]) == {"russia", "turkey", "iran"} and max(why["blocked"].values()) > 0
 
 
 @pytest.mark.slow

@@ -34,6 +34,8 @@ from sim.core.scenario import Scenario
 from sim.errors import UserError
 from sim.figures.series import write_backtest_plot, write_timeline_plot
 from sim.outputs.files import remove_stale_temporaries, write_atomically, write_csv, write_json
+from sim.outputs.outcome import Outcome
+from sim.outputs.summary import explained
 from sim.series.mechanisms import MECHANISMS
 from sim.series.record import SeriesRecord
 from sim.series.rounds import RoundPlan, combine, plan_round
@@ -63,13 +65,18 @@ class RoundForecast:
     value: np.ndarray
     unmodelled: tuple[str, ...] = ()
     present: tuple[str, ...] = ()
+    table: Outcome | None = field(default=None, compare=False)
+    """The negotiation at the table with the stated numbers (the first draw), before the
+    mechanisms: what explains each issue."""
 
     def issues(self) -> dict[str, dict[str, Any]]:
+        why = explained(self.table) if self.table is not None else {}
         return {
             issue: {
                 "p_agree": round(float(self.p[k]), 4),
                 "interval": [round(float(self.low[k]), 4), round(float(self.high[k]), 4)],
                 "agreed_value": None if math.isnan(self.value[k]) else round(float(self.value[k]), 4),
+                "why": why.get(issue),
             }
             for k, issue in enumerate(self.agenda)
         }
@@ -124,11 +131,12 @@ def deviates(series: SeriesJob, seed: int, draws: int) -> np.ndarray:
 
 def simulate(
     job: Job, plan: RoundPlan, parameters: Mapping[str, float], draws: int, switches: Mapping[str, bool]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Outcome]:
     """Per negotiation ((draws x seeds) x agenda issues): the level agreed (1 substantive, 0.5
-    procedural only, 0 none), whether the substantive text was agreed, and its value. Only an
-    issue whose substantive text failed at the table may close procedurally; one the mechanisms
-    postpone or withhold (linkage, leverage) does not close at all."""
+    procedural only, 0 none), whether the substantive text was agreed, and its value; and the
+    first draw's negotiations at the table. Only an issue whose substantive text failed at the
+    table may close procedurally; one the mechanisms postpone or withhold (linkage, leverage)
+    does not close at all."""
     sigma = parameters["uncertainty"]
     series = job.series
     assert series is not None
@@ -142,8 +150,9 @@ def simulate(
         return dataclasses.replace(scenario, ideal=ideal, reservation=reservation)
 
     levels, agreed, values = [], [], []
+    first = run_batch(drawn(plan.scenario, 0), job.protocol, seeds, progress=False)
     for d in range(draws):
-        outcome = run_batch(drawn(plan.scenario, d), job.protocol, seeds, progress=False)
+        outcome = first if d == 0 else run_batch(drawn(plan.scenario, d), job.protocol, seeds, progress=False)
         together = combine(series.spec, switches, parameters, outcome.agreed, plan)
         level = together.astype(float)
         if plan.fallback is not None and not outcome.agreed.all():
@@ -152,7 +161,7 @@ def simulate(
         levels.append(level)
         agreed.append(together)
         values.append(np.where(together, outcome.value, np.nan))
-    return np.concatenate(levels), np.concatenate(agreed), np.concatenate(values)
+    return np.concatenate(levels), np.concatenate(agreed), np.concatenate(values), first
 
 
 def forecast_round(
@@ -191,14 +200,14 @@ def _forecast_round(
     series = job.series
     assert series is not None
     plan = plan_round(series.spec, record, number, parameters, switches)
-    levels, agreed, values = simulate(job, plan, parameters, draws, switches)
+    levels, agreed, values, table = simulate(job, plan, parameters, draws, switches)
     p = levels.mean(axis=0)
     low, high = wilson(p, draws)
     count = agreed.sum(axis=0)
     total = np.where(agreed, np.nan_to_num(values), 0.0).sum(axis=0)
     value = np.divide(total, count, out=np.full(len(plan.agenda), np.nan), where=count > 0)
     present = tuple(a for a, here in zip(series.spec.base.actors, plan.present, strict=True) if here)
-    return RoundForecast(number, plan.agenda, p, low, high, value, plan.unmodelled, present)
+    return RoundForecast(number, plan.agenda, p, low, high, value, plan.unmodelled, present, table)
 
 
 def recorded(record: SeriesRecord, number: int, agenda: Sequence[str]) -> np.ndarray:
