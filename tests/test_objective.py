@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import subprocess
 import sys
@@ -93,10 +92,8 @@ def test_intervals_and_choices_are_checked_at_each_end_and_value():
         preflight(["-m", "scenario=astana7", f"{SALIENCE}=interval(0.1, -0.5)"])
 
 
-OPTUNA = importlib.util.find_spec("hydra_plugins.hydra_optuna_sweeper") is not None
 
 
-@pytest.mark.skipif(not OPTUNA, reason="the Optuna sweeper is not installed: pip install -e '.[optuna]'")
 def test_the_optuna_experiment_passes_the_preflight():
     preflight(["-m", "+experiment=turkey_detainees_optuna"])
     cfg = compose_config(["+experiment=turkey_detainees_optuna", "hydra/sweeper=optuna"], with_hydra=True)
@@ -104,7 +101,11 @@ def test_the_optuna_experiment_passes_the_preflight():
     assert cfg.hydra.sweeper.params[SALIENCE].startswith("interval(")
 
 
-@pytest.mark.skipif(not OPTUNA, reason="the Optuna sweeper is not installed: pip install -e '.[optuna]'")
+def test_an_optuna_study_without_an_objective_is_refused_before_any_trial():
+    with pytest.raises(UserError, match=r"objective is null: set objective=<a dotted path"):
+        preflight(["-m", "+experiment=turkey_detainees_optuna", "objective=null"])
+
+
 def test_a_small_optuna_study_runs_its_trials_and_reports_the_optimum(tmp_path):
     result = subprocess.run(
         [

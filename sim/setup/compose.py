@@ -220,7 +220,9 @@ def sweep_jobs(overrides: Sequence[str]) -> list[list[str]]:
 
     try:
         parsed = parser.parse_overrides(list(overrides))
-        params = compose_config(first_values(parsed), with_hydra=True).hydra.sweeper.get("params")
+        first = compose_config(first_values(parsed), with_hydra=True)
+        check_objective(first)
+        params = first.hydra.sweeper.get("params")
         swept_in_config = [f"{key}={value}" for key, value in (params or {}).items()]
         parsed = parser.parse_overrides(swept_in_config + list(overrides))
     except (HydraException, OmegaConfBaseException) as error:
@@ -239,6 +241,17 @@ def sweep_jobs(overrides: Sequence[str]) -> list[list[str]]:
             "sweep fewer values, or run the sweep in parts"
         )
     return [list(job) for job in itertools.product(*choices.values())]
+
+
+def check_objective(cfg: DictConfig) -> None:
+    """An optimising sweeper (one with a `direction`, such as Optuna's) steers by the number each
+    job returns, so the configuration must name it (raises UserError)."""
+    if cfg.hydra.sweeper.get("direction") is not None and cfg.get("objective") is None:
+        raise UserError(
+            "the sweeper optimises the number each job returns, and objective is null: set "
+            "objective=<a dotted path into summary.json>, such as "
+            "objective=issues.detainees.agreement_probability"
+        )
 
 
 def _is_value(override: Override) -> bool:
