@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -58,6 +60,7 @@ def test_sweep_writes_one_folder_per_job_a_table_and_plots(tmp_path):
     assert (folder / "sweep_scenario.actors.iran.reservation.png").is_file()
 
 
+@pytest.mark.slow
 def test_an_interrupted_sweep_aggregates_what_finished_and_names_the_rest(tmp_path, capsys):
     folder = sweep(tmp_path, "scenario.actors.turkey.salience.detainees=0.1,0.5,0.9", "plots=false")
     before = (folder / "1" / "summary.json").read_bytes()
@@ -124,3 +127,78 @@ def test_the_same_sweep_gives_identical_numbers_under_every_launcher(tmp_path):
         tables[launcher] = pd.read_csv(folder / "sweep.csv").drop(columns=["job"])
     for launcher in ("joblib", "submitit_local"):
         pd.testing.assert_frame_equal(tables["basic"], tables[launcher])
+
+
+SIM = [sys.executable, "-m", "sim"]
+
+
+def fake_job(folder: Path, overrides: list[str], task: str, result: str, content: dict[str, object]) -> None:
+    """A finished job's folder, as a sweep's job writes it: what it ran, and its result file."""
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra" / "overrides.yaml").write_text("".join(f"- {line}\n" for line in overrides))
+    config = {"scenario": {"name": "astana_series"}, "task": task, "seed": 0, "objective": None}
+    (folder / ".hydra" / "config.yaml").write_text(json.dumps(config))
+    (folder / result).write_text(json.dumps(content))
+
+
+def replay(reproduced: int) -> dict[str, object]:
+    """A `series.json` as a replay writes it."""
+    return {
+        "reproduced": f"{reproduced} of 22",
+        "issues": {"detainees": {"reproduced": 1, "rounds": 4}, "demining": {"reproduced": 3, "rounds": 4}},
+        "brier": 0.1,
+    }
+
+
+def test_a_sweep_of_series_jobs_reads_their_series_json(tmp_path, capsys):
+    folder = tmp_path / "sweeps" / "2026-01-01_00-00-00"
+    for job, (seed, reproduced) in enumerate([(0, 17), (1, 18)]):
+        overrides = ["scenario=astana_series", "task=replay", f"seed={seed}", "results=elsewhere"]
+        fake_job(folder / str(job), overrides, "replay", "series.json", replay(reproduced))
+    aggregate_main([str(folder)])
+    assert "missing" not in capsys.readouterr().out
+    table = pd.read_csv(folder / "sweep.csv")
+    assert table["reproduced"].tolist() == [17, 18]
+    assert table["issue_rounds"].tolist() == [22, 22]
+    assert table["detainees.reproduced_share"].tolist() == [0.25, 0.25]
+    assert (folder / "sweep_seed.png").is_file() and (folder / "sweep_seed_measures.png").is_file()
+    page = (folder / "report.html").read_text()
+    assert "<td>scenario=astana_series task=replay</td>" in page and "<td>0, 1</td>" in page
+    assert "sweeps/2026-01-01_00-00-00/report.html" in (tmp_path / "index.html").read_text()
+
+
+def test_a_job_without_its_result_file_is_missing_and_a_validation_sweep_reads_validation_json(
+    tmp_path, capsys
+):
+    folder = tmp_path / "2026-01-01_00-00-00"
+    for job, error in enumerate([3.0, None]):
+        validation = {"n_issues": 10, "mae": {"nash": error, "compromise": 2.0}}
+        fake_job(folder / str(job), [f"seed={job}"], "validate", "validation.json", validation)
+    fake_job(folder / "2", ["seed=2"], "validate", "predictions.csv", {})
+    aggregate_main([str(folder), "--no-plots"])
+    assert "job 2 (seed=2)" in capsys.readouterr().out
+    table = pd.read_csv(folder / "sweep.csv")
+    assert table["nash.mae"].tolist()[0] == 3.0 and np.isnan(table["nash.mae"].tolist()[1])
+    assert table["compromise.mae"].tolist() == [2.0, 2.0]
+    assert not (tmp_path / "index.html").exists()
+
+
+@pytest.mark.slow
+def test_a_hydra_sweep_over_a_series_scenario_aggregates_every_job(tmp_path):
+    result = subprocess.run(
+        [*SIM, "-m", "scenario=astana_series", "task=replay", "seed=0,1", "series.draws=2", "series.seeds=1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "missing" not in result.stdout
+    folder = next((tmp_path / "results" / "sweeps").iterdir())
+    table = pd.read_csv(folder / "sweep.csv")
+    assert table["seed"].tolist() == [0, 1]
+    for job in range(2):
+        written = json.loads((folder / str(job) / "series.json").read_text())
+        assert table.loc[job, "brier"] == pytest.approx(written["brier"])
+        assert f"{table.loc[job, 'reproduced']} of {table.loc[job, 'issue_rounds']}" == written["reproduced"]
+    assert (folder / "report.html").is_file()

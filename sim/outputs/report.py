@@ -1,20 +1,24 @@
-"""`report.html`, one self-contained page per run (figures embedded, data files linked), and
-`index.html`, every run under a results folder, newest first.
+"""`report.html`, one self-contained page per run or sweep (figures embedded, data files linked),
+and `index.html`, every run and sweep under a results folder, newest first.
 
-Both are Jinja2 templates (`sim/outputs/templates/`), autoescaped. A report's head carries what the
-index lists (date, scenario, task, headline) as `<meta name="astana-sim:...">` tags, so the index
-is rebuilt from the reports themselves and never goes out of step with the folders.
+All are Jinja2 templates (`sim/outputs/templates/`, each report extending `base.html.j2`),
+autoescaped. A report's head carries what the index lists (date, scenario, task, headline) as
+`<meta name="astana-sim:...">` tags, so the index is rebuilt from the reports themselves and never
+goes out of step with the folders.
 """
 
 from __future__ import annotations
 
 import base64
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from html.parser import HTMLParser
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from sim.outputs.files import TEMPORARY_PREFIX, write_atomically
@@ -73,18 +77,31 @@ def run_info(job: Job, headline: str) -> RunInfo:
     )
 
 
-def _figures(folder: Path) -> list[dict[str, str]]:
+@dataclass(frozen=True)
+class SweepPage:
+    """What a sweep's report shows besides what ran: the jobs missing, notes on damaged files,
+    `sweep.csv`, and the link to each job's own report by job number."""
+
+    table: pd.DataFrame
+    missing: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    links: Mapping[int, str] = field(default_factory=dict)
+
+
+def _figures(folder: Path, paths: Iterable[Path] | None = None) -> list[dict[str, str]]:
+    chosen = sorted(folder.rglob("*.png")) if paths is None else sorted(paths)
     return [
         {"name": str(path.relative_to(folder)), "data": base64.b64encode(path.read_bytes()).decode("ascii")}
-        for path in sorted(folder.rglob("*.png"))
+        for path in chosen
         if not _hidden(path, folder)
     ]
 
 
-def _files(folder: Path) -> list[str]:
+def _files(folder: Path, paths: Iterable[Path] | None = None) -> list[str]:
+    chosen = sorted(folder.rglob("*")) if paths is None else sorted(paths)
     return [
         str(path.relative_to(folder))
-        for path in sorted(folder.rglob("*"))
+        for path in chosen
         if path.is_file() and path.suffix != ".png" and path.name != REPORT and not _hidden(path, folder)
     ]
 
@@ -118,6 +135,56 @@ def write_report(folder: Path, info: RunInfo, table: str) -> Path:
     return path
 
 
+def cell_text(value: object) -> str:
+    """A value of `sweep.csv` as the report shows it: four significant digits, blank for none."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "" if value is None else str(value)
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _sweep_rows(page: SweepPage) -> list[list[dict[str, str]]]:
+    rows = []
+    for record in page.table.to_dict("records"):
+        job = record.get("job")
+        link = page.links.get(int(job), "") if isinstance(job, (int, float)) else ""
+        rows.append(
+            [
+                {"text": cell_text(value), "link": link if column == "job" else ""}
+                for column, value in record.items()
+            ]
+        )
+    return rows
+
+
+def render_sweep_report(folder: Path, info: RunInfo, page: SweepPage) -> str:
+    """The report of the sweep in `folder`: what ran, the jobs missing, `sweep.csv` with a link
+    to each job's report, the sweep's own figures and files (not its jobs')."""
+    return TEMPLATES.get_template("sweep.html.j2").render(
+        title=info.title,
+        scenario=info.scenario,
+        task=info.task,
+        headline=info.headline,
+        created=info.created,
+        ran=[*info.ran, ("version", f"astana-sim {package_version()}")],
+        missing=page.missing,
+        notes=page.notes,
+        columns=[str(column) for column in page.table.columns],
+        rows=_sweep_rows(page),
+        figures=_figures(folder, folder.glob("*.png")),
+        files=_files(folder, folder.glob("*")),
+    )
+
+
+def write_sweep_report(folder: Path, info: RunInfo, page: SweepPage) -> Path:
+    """Write the sweep's `report.html` (atomically); return its path."""
+    path = Path(folder) / REPORT
+    html = render_sweep_report(Path(folder), info, page)
+    write_atomically(path, lambda stream: stream.write(html))
+    return path
+
+
 class _MetaReader(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
@@ -145,7 +212,8 @@ def read_entry(report: Path) -> dict[str, str] | None:
 
 
 def index_entries(root: Path) -> list[dict[str, str]]:
-    """Every run directly under `root/<name>/<date_time>/` with a report, newest first."""
+    """Every run directly under `root/<name>/<date_time>/` with a report, newest first: runs under
+    `root/<scenario>/`, sweeps under `root/sweeps/` (a sweep's jobs, a level deeper, are not listed)."""
     entries = []
     for report in root.glob(f"*/*/{REPORT}"):
         entry = read_entry(report)

@@ -1,17 +1,20 @@
-"""Aggregate a Hydra sweep: `sweep.csv` (one row per job) and its plots.
+"""Aggregate a Hydra sweep: `sweep.csv` (one row per job), its plots and its `report.html`.
 
 Runs by itself at the end of every multirun (a Hydra callback), under any sweeper: the table is
-read from the job folders themselves, each holding `.hydra/overrides.yaml` (what it ran) and
-`summary.json` (what it found), so the trials of an Optuna study aggregate as a grid does. A sweep
-that was interrupted can be aggregated afterwards from what it finished:
+read from the job folders themselves, each holding `.hydra/overrides.yaml` (what it ran) and its
+result file (what it found: `summary.json` for a run; `series.json`, `forecast.json`,
+`backtest.json` or `calibration.json` for a series task; `validation.json`; `what_if.json`), so
+the trials of an Optuna study aggregate as a grid does. A sweep that was interrupted can be
+aggregated afterwards from what it finished:
 
     python -m sim.studies.sweep results/sweeps/<date_time>
 
 which also names the jobs that are missing: those that started and did not finish, and, for a
 grid sweep, those its `multirun.yaml` planned that never started. A job counts as finished when
-its folder holds `summary.json`, which is written last and atomically. A job whose files are
-damaged (an empty or cut-short `summary.json` or `.hydra/*.yaml`) is named with what is wrong, a
-damaged `multirun.yaml` is noted, and the rest is aggregated.
+its folder holds its result file, which is written last and atomically. A job whose files are
+damaged (an empty or cut-short result file or `.hydra/*.yaml`) is named with what is wrong, a
+damaged `multirun.yaml` is noted, and the rest is aggregated. The sweep's `report.html` says what
+ran and links each job's own report, and the results folder's `index.html` lists the sweep.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ import argparse
 import itertools
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -43,6 +48,7 @@ from sim.outputs.files import (
     unwritable,
     write_csv,
 )
+from sim.outputs.report import REPORT, RunInfo, SweepPage, write_index, write_sweep_report
 from sim.studies.objective import objective_of
 
 EXIT_USER_ERROR = 2
@@ -78,6 +84,98 @@ def job_metrics(summary: dict[str, Any]) -> dict[str, Any]:
 
 def _number(value: float | None) -> float:
     return np.nan if value is None else value
+
+
+def replay_metrics(summary: dict[str, Any]) -> dict[str, Any]:
+    """The metrics of a series replay (`series.json`): its Brier score, the issue-rounds it
+    reproduced, and per issue the share of its rounds reproduced."""
+    reproduced, _, recorded = summary["reproduced"].partition(" of ")
+    row: dict[str, Any] = {
+        "brier": summary["brier"],
+        "reproduced": int(reproduced),
+        "issue_rounds": int(recorded),
+    }
+    for issue, entry in summary["issues"].items():
+        row[f"{issue}.reproduced_share"] = (
+            entry["reproduced"] / entry["rounds"] if entry["rounds"] else np.nan
+        )
+    return row
+
+
+def forecast_metrics(summary: dict[str, Any]) -> dict[str, Any]:
+    """The metrics of a series forecast (`forecast.json`): per issue the probability of agreement
+    with its interval, and the Brier score when the round's outcomes are recorded."""
+    row: dict[str, Any] = {"round": summary["round"]}
+    for issue, entry in summary["issues"].items():
+        row[f"{issue}.p_agree"] = entry["p_agree"]
+        row[f"{issue}.p_agree_low"], row[f"{issue}.p_agree_high"] = entry["interval"]
+    if "brier" in summary:
+        row["brier"] = summary["brier"]
+    return row
+
+
+def what_if_metrics(summary: dict[str, Any]) -> dict[str, Any]:
+    """The metrics of a what-if study (`what_if.json`): per issue its probability of agreement and
+    the number of changes found that reach its target."""
+    row: dict[str, Any] = {}
+    for issue, entry in summary["issues"].items():
+        row[f"{issue}.p_agreed"] = entry["agreement_probability"]
+        row[f"{issue}.changes_found"] = entry["changes_found"]
+    return row
+
+
+def backtest_metrics(summary: dict[str, Any]) -> dict[str, Any]:
+    """The metrics of a series backtest (`backtest.json`): each forecaster's overall Brier score."""
+    row: dict[str, Any] = {"issue_rounds": summary["issue_rounds"]}
+    for name, score in summary["brier"].items():
+        row[f"{name}.brier"] = score["overall"]
+    return row
+
+
+def calibration_metrics(summary: dict[str, Any]) -> dict[str, Any]:
+    """The metrics of a series calibration (`calibration.json`): the Brier scores at the fitted and
+    the stated values, and each fitted parameter."""
+    row: dict[str, Any] = {"brier_fitted": summary["brier_fitted"], "brier_stated": summary["brier_stated"]}
+    for name, entry in summary["parameters"].items():
+        row[f"{name}.fitted"] = entry["value"]
+    return row
+
+
+def validation_metrics(summary: dict[str, Any]) -> dict[str, Any]:
+    """The metrics of a validation (`validation.json`): the issues scored and each method's mean
+    absolute error."""
+    row: dict[str, Any] = {"n_issues": summary["n_issues"]}
+    for method, error in summary["mae"].items():
+        row[f"{method}.mae"] = _number(error)
+    return row
+
+
+RESULT_FILES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "summary.json": job_metrics,
+    "series.json": replay_metrics,
+    "forecast.json": forecast_metrics,
+    "backtest.json": backtest_metrics,
+    "calibration.json": calibration_metrics,
+    "validation.json": validation_metrics,
+    "what_if.json": what_if_metrics,
+}
+"""The file each task writes last, by which a job counts as finished, and its metrics."""
+HIDDEN_OVERRIDES = {"results", "quiet"}
+"""Overrides that say where a sweep wrote and how it printed, not what it ran."""
+LISTED_VALUES = 12
+"""A report lists a swept key's values up to this many, else gives their range."""
+LONG_NUMBER = 8
+"""A listed value written with more characters is shown to four significant digits."""
+WITHOUT_REPLICATIONS = {"replay", "forecast", "backtest", "calibrate", "validate"}
+"""Tasks that do not run `replications` negotiations (a series draws its own)."""
+
+
+def result_file(folder: Path) -> Path | None:
+    """The result file a finished job wrote (the first of `RESULT_FILES` there), else None."""
+    for name in RESULT_FILES:
+        if (folder / name).is_file():
+            return folder / name
+    return None
 
 
 GRID_SWEEPER = "BasicSweeper"
@@ -204,7 +302,7 @@ def swept_keys(jobs: list[dict[str, str]]) -> list[str]:
     return [key for key in keys if len({job.get(key) for job in jobs}) > 1]
 
 
-def job_objective(job: SweepJob, summary: dict[str, Any]) -> float | None:
+def job_objective(job: SweepJob, summary: dict[str, Any], name: str = "summary.json") -> float | None:
     """The objective the job returned to its sweeper (None when its configuration names none)."""
     config = read_yaml(job.folder / ".hydra" / "config.yaml")
     if not isinstance(config, DictConfig) or "objective" not in config:
@@ -213,18 +311,21 @@ def job_objective(job: SweepJob, summary: dict[str, Any]) -> float | None:
     try:
         return None if path is None else objective_of(summary, str(path), target)
     except (UserError, TypeError) as error:
-        raise Damaged(f"summary.json has no objective ({error})") from error
+        raise Damaged(f"{name} has no objective ({error})") from error
 
 
 def job_row(job: SweepJob, swept: list[str]) -> dict[str, Any]:
     """The row of a finished job: its swept values and metrics; Damaged when a file cannot be read."""
-    summary = read_summary(job.folder / "summary.json")
+    path = result_file(job.folder)
+    if path is None:
+        raise Damaged("no result file")
+    summary = read_summary(path)
     try:
-        metrics = job_metrics(summary)
+        metrics = RESULT_FILES[path.name](summary)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         wrong = f"no {error} key" if isinstance(error, KeyError) else _first_line(error)
-        raise Damaged(f"summary.json is damaged ({wrong})") from error
-    objective = job_objective(job, summary)
+        raise Damaged(f"{path.name} is damaged ({wrong})") from error
+    objective = job_objective(job, summary, path.name)
     return {
         "job": job.number,
         **{key: job.values.get(key) for key in swept},
@@ -247,10 +348,11 @@ def aggregate(sweep_dir: Path, plots: bool = True) -> tuple[pd.DataFrame, list[s
     return found.table, found.missing
 
 
-def aggregate_sweep(sweep_dir: Path, plots: bool = True) -> Aggregation:
-    """`aggregate`, with notes on the sweep's own files (a damaged `multirun.yaml`). Every file is
-    written through a temporary file, so a failed write (a full disk) keeps the `sweep.csv` there
-    was; temporary files of killed writers are removed."""
+def aggregate_sweep(sweep_dir: Path, plots: bool = True, index_root: Path | None = None) -> Aggregation:
+    """`aggregate`, with notes on the sweep's own files (a damaged `multirun.yaml`), and the
+    sweep's `report.html`; with `index_root`, its `index.html` is rewritten to list the sweep.
+    Every file is written through a temporary file, so a failed write (a full disk) keeps the
+    `sweep.csv` there was; temporary files of killed writers are removed."""
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise UserError(f"no such folder: {sweep_dir}")
@@ -278,11 +380,157 @@ def aggregate_sweep(sweep_dir: Path, plots: bool = True) -> Aggregation:
     for folder in [sweep_dir, *(job.folder for job in started)]:
         remove_stale_temporaries(folder)
     table = _table(rows, swept)
+    found = Aggregation(table, missing, notes)
     if rows:
+        settings = settings_of(started, swept)
         write_csv(sweep_dir / "sweep.csv", table)
         if plots and swept:
-            write_sweep_plots(sweep_dir, table, swept)
-    return Aggregation(table, missing, notes)
+            write_sweep_plots(sweep_dir, table, swept, settings.caption)
+        write_sweep_page(sweep_dir, found, jobs, swept, settings)
+        if index_root is not None:
+            write_index(index_root)
+    return found
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every job of a sweep shares: the scenario, task, protocol, replications and seed that
+    are not swept (from a job's configuration), and the overrides common to all jobs."""
+
+    fixed: list[tuple[str, str]]
+    common: list[str]
+
+    @property
+    def caption(self) -> str:
+        fixed = ", ".join(f"{what} {value}" for what, value in self.fixed) or "none"
+        return f"Fixed: {fixed}; overrides common to every job: {' '.join(self.common) or 'none'}"
+
+
+def settings_of(jobs: list[SweepJob], swept: list[str]) -> Settings:
+    """The settings every readable job shares."""
+    readable = [job for job in jobs if job.problem is None and job.overrides]
+    if not readable:
+        return Settings([], [])
+    common = [
+        line
+        for line in readable[0].overrides
+        if all(line in job.overrides for job in readable[1:])
+        and line.partition("=")[0].lstrip("+~") not in {*HIDDEN_OVERRIDES, *swept}
+    ]
+    return Settings(_fixed(readable, swept), common)
+
+
+def _fixed(jobs: list[SweepJob], swept: list[str]) -> list[tuple[str, str]]:
+    """The scenario, task, protocol, replications and seed of a job's configuration, those not
+    swept (a series scenario's `task=run` is its replay)."""
+    for job in jobs:
+        try:
+            config = read_yaml(job.folder / ".hydra" / "config.yaml")
+        except Damaged:
+            continue
+        if not isinstance(config, DictConfig):
+            continue
+        values = {
+            "scenario": OmegaConf.select(config, "scenario.name"),
+            "task": config.get("task"),
+            "protocol": OmegaConf.select(config, "protocol.name"),
+            "replications": config.get("replications"),
+            "seed": config.get("seed"),
+        }
+        if values["task"] == "run" and (job.folder / "series.json").is_file():
+            values["task"] = "replay"
+        if values["task"] in WITHOUT_REPLICATIONS:
+            values.pop("replications")
+        return [(key, str(value)) for key, value in values.items() if value is not None and key not in swept]
+    return []
+
+
+def sweep_overrides(sweep_dir: Path) -> list[str]:
+    """The overrides the sweep was started with: its command line and its sweeper's parameters
+    (an experiment's), from `multirun.yaml`; none when that file cannot be read."""
+    try:
+        config = read_yaml(sweep_dir / "multirun.yaml")
+        lines = list(OmegaConf.select(config, "hydra.overrides.task", default=[]) or [])
+        params = OmegaConf.select(config, "hydra.sweeper.params", default={}) or {}
+    except (Damaged, OmegaConfBaseException):
+        return []
+    return [str(line) for line in lines] + [f"{key}={value}" for key, value in params.items()]
+
+
+def values_text(values: list[str]) -> str:
+    """A swept key's values in a few words: listed, or, when many and numeric (an Optuna study's
+    trials), their number and range."""
+    numbers = pd.to_numeric(pd.Series(values), errors="coerce")
+    if numbers.isna().any():
+        return ", ".join(values)
+    if len(values) <= LISTED_VALUES:
+        return ", ".join(
+            f"{n:.4g}" if len(text) > LONG_NUMBER else text for text, n in zip(values, numbers, strict=True)
+        )
+    return f"{len(values)} values from {numbers.min():.4g} to {numbers.max():.4g}"
+
+
+def _overrides_line(sweep_dir: Path) -> str:
+    if not (sweep_dir / "multirun.yaml").is_file():
+        return "not recorded (no multirun.yaml: the swept values are in each job's row)"
+    return " ".join(sweep_overrides(sweep_dir)) or "none"
+
+
+def sweep_info(
+    sweep_dir: Path, found: Aggregation, jobs: list[SweepJob], swept: list[str], settings: Settings
+) -> RunInfo:
+    """What the sweep's report says ran, and the line the index shows for it."""
+    values = {key: list(dict.fromkeys(job.values[key] for job in jobs if key in job.values)) for key in swept}
+    over = "; ".join(f"{key} = {values_text(chosen)}" for key, chosen in values.items())
+    fixed = dict(settings.fixed)
+    headline = (
+        f"{len(found.table)} jobs"
+        + (f" over {over}" if over else "")
+        + (f"; {len(found.missing)} missing" if found.missing else "")
+    )
+    ran = [
+        ("sweep overrides", _overrides_line(sweep_dir)),
+        *((f"swept: {key}", values_text(chosen)) for key, chosen in values.items()),
+        *settings.fixed,
+        ("overrides common to every job", " ".join(settings.common) or "none"),
+        ("jobs finished", str(len(found.table))),
+        ("jobs missing", str(len(found.missing))),
+    ]
+    best = optimum(sweep_dir)
+    return RunInfo(
+        title=f"Sweep over {', '.join(swept)}" if swept else "Sweep",
+        scenario=str(fixed.get("scenario", "several")),
+        task="sweep",
+        headline=headline,
+        ran=ran + ([("optimum", best.removeprefix("Optimum: "))] if best else []),
+        created=_started(sweep_dir),
+    )
+
+
+def _started(sweep_dir: Path) -> str:
+    """When the sweep started: the time of its `multirun.yaml`, else now."""
+    plan = sweep_dir / "multirun.yaml"
+    when = datetime.fromtimestamp(plan.stat().st_mtime) if plan.is_file() else datetime.now()
+    return when.isoformat(timespec="seconds")
+
+
+def write_sweep_page(
+    sweep_dir: Path, found: Aggregation, jobs: list[SweepJob], swept: list[str], settings: Settings
+) -> Path:
+    """Write the sweep's `report.html`: what ran, the jobs missing, `sweep.csv` with a link to the
+    report of each job that wrote one, and the sweep's figures."""
+    links = {job.number: f"{job.folder.name}/{REPORT}" for job in jobs if (job.folder / REPORT).is_file()}
+    page = SweepPage(found.table, found.missing, found.notes, links)
+    return write_sweep_report(sweep_dir, sweep_info(sweep_dir, found, jobs, swept, settings), page)
+
+
+def index_root_of(sweep_dir: Path, results: Path | None = None) -> Path | None:
+    """The results folder whose `index.html` lists the sweep: `results` when the sweep lies under
+    it, else the folder above `sweeps/` for a sweep in the default place; None otherwise."""
+    resolved = Path(sweep_dir).resolve()
+    if results is not None and Path(results).resolve() in resolved.parents:
+        return Path(results)
+    return resolved.parents[1] if resolved.parent.name == "sweeps" else None
 
 
 def _rows(
@@ -293,7 +541,7 @@ def _rows(
     for job in jobs:
         if job.problem is not None:
             missing.append(_missing_line(job, swept, job.problem))
-        elif job.number in never_started or not (job.folder / "summary.json").is_file():
+        elif job.number in never_started or result_file(job.folder) is None:
             missing.append(_missing_line(job, swept))
         else:
             try:
@@ -376,8 +624,10 @@ class AggregateSweep(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
+        results = config.get("results")
+        root = index_root_of(sweep_dir, None if results is None else Path(str(results)))
         try:
-            found = aggregate_sweep(sweep_dir, plots=bool(config.get("plots", True)))
+            found = aggregate_sweep(sweep_dir, plots=bool(config.get("plots", True)), index_root=root)
         except OSError as error:
             print(f"error: {unfinished_aggregation(error, sweep_dir)}", file=sys.stderr)
             sys.exit(EXIT_USER_ERROR)
@@ -394,7 +644,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     stop_cleanly_on_termination()
     try:
-        found = aggregate_sweep(args.sweep_dir, plots=not args.no_plots)
+        found = aggregate_sweep(
+            args.sweep_dir, plots=not args.no_plots, index_root=index_root_of(args.sweep_dir)
+        )
     except UserError as error:
         _fail(str(error), EXIT_USER_ERROR)
     except OSError as error:
