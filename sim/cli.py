@@ -45,6 +45,7 @@ from sim.setup.job import Job, job_from_config, jobs_of
 from sim.setup.schema import Task, register_configs
 from sim.studies.objective import check_objective, objective_line, objective_value
 from sim.studies.run import report, simulate, write_run
+from sim.studies.sensitivity import execute_sensitivity
 from sim.studies.series import execute_series
 from sim.studies.sweep import salvage
 from sim.studies.validate import format_scores, validate, validation_line, write_validation
@@ -119,6 +120,8 @@ def execute(job: Job, output_dir: Path, job_line: str | None = None) -> dict[str
         line, table = validation_line(summary), format_scores(summary)
     elif job.task == Task.what_if:
         summary, line, table = execute_what_if(job, output_dir)
+    elif job.task == Task.sensitivity:
+        summary, line, table = execute_sensitivity(job, output_dir)
     elif job.series is not None:
         summary, line, table = execute_series(job, output_dir)
     else:

@@ -84,6 +84,28 @@ def test_what_if_finds_the_smallest_changes_that_close_detainees(detainees):
     assert any(b is not None for _, b in pairs["frontier"])
 
 
+def test_eum_runs_variants_of_ideal_points_and_capabilities_as_their_single_runs():
+    keys = {
+        "scenario.actors.turkey.ideal.detainees": [0.9, 0.45, 0.2],
+        "scenario.actors.iran.capability": [0.9, 0.5, 0.9],
+    }
+    batch = sim.run_variants(sim.load("astana7", protocol="eum"), keys).replications
+    for n in range(3):
+        overrides = [f"{key}={values[n]}" for key, values in keys.items()]
+        single = sim.run("astana7", *overrides, protocol="eum").replications
+        assert batch.filter(like="agreed").iloc[n].tolist() == single.filter(like="agreed").iloc[0].tolist()
+        assert batch.filter(like="value").iloc[n].tolist() == pytest.approx(
+            single.filter(like="value").iloc[0].tolist(), nan_ok=True
+        )
+
+
+def test_what_if_under_eum_finds_changes_of_ideal_points(tmp_path):
+    job = sim.load("astana7", "what_if.issue=detainees", task="what_if", protocol="eum")
+    summary, _, _ = execute_what_if(job, tmp_path)
+    keys = [row["key"] for row in summary["issues"]["detainees"]["smallest"]]
+    assert "scenario.actors.turkey.ideal.detainees" in keys
+
+
 @pytest.mark.slow
 def test_each_reported_threshold_flips_the_outcome_as_an_override_and_a_value_short_of_it_does_not(detainees):
     _, summary, _, _ = detainees

@@ -115,7 +115,7 @@ class ExpectedUtilityChallenges(Protocol):
     def setup(self, model: Talks) -> None:
         talks, numbers = model.negotiation, model.parameters
         stated = numbers.stated_salience
-        rows = len(stated) if stated.ndim == 3 else 1  # one per replication where variants set the numbers
+        rows = _rows(stated, numbers.ideal, numbers.capability)
         shape = (rows, talks.n_actors, talks.n_columns)
         stated = np.broadcast_to(stated, shape)
         present = talks.present[:, None]
@@ -186,6 +186,13 @@ class ExpectedUtilityChallenges(Protocol):
             model.forecast = np.where(ending[:, None], model.text, model.forecast)
             model.close(ending[:, None] & model.open & model.accepting.all(axis=1))
             model.finish(ending)
+
+
+def _rows(stated: np.ndarray, ideal: np.ndarray, capability: np.ndarray) -> int:
+    """Rows of the challenges: one per replication where variants set any of the numbers they
+    read (saliences, ideal points, capabilities), else one for all."""
+    leading = [len(a) for a, axes in ((stated, 3), (ideal, 3), (capability, 2)) if a.ndim == axes]
+    return max(leading, default=1)
 
 
 def _groups(masks: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:

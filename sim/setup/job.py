@@ -26,6 +26,7 @@ from sim.errors import UserError
 from sim.protocols import PROTOCOLS, ProtocolConfig, make_protocol
 from sim.setup.compose import compose_config, explain, node_at, parse_overrides, scenario_list, sweep_configs
 from sim.setup.schema import Task
+from sim.setup.sensitivity import SensitivityJob, sensitivity_job
 from sim.setup.series import SeriesJob, series_job
 from sim.setup.what_if import WhatIfJob, what_if_job
 from sim.strategies import STRATEGIES
@@ -66,6 +67,8 @@ class Job:
     """For a series scenario (one with a `series:` block): its record, mechanisms and settings."""
     what_if: WhatIfJob | None = None
     """For task=what_if: the issues to study, the target outcome and the search's settings."""
+    sensitivity: SensitivityJob | None = None
+    """For task=sensitivity: the method, samples, spread and the robustness check's spreads."""
 
     def __post_init__(self) -> None:
         check_limits(self.size)
@@ -122,9 +125,10 @@ def job_from_config(cfg: DictConfig, overrides: tuple[str, ...] = ()) -> Job:
     check_series_task(task, scenario, series)
     what_if = None
     if task == Task.what_if:
-        settings = OmegaConf.to_container(cfg.what_if, resolve=True) if cfg.get("what_if") is not None else {}
-        assert isinstance(settings, dict)
-        what_if = what_if_job(settings, scenario, series is not None)
+        what_if = what_if_job(section(cfg, "what_if"), scenario, series is not None)
+    sensitivity = None
+    if task == Task.sensitivity:
+        sensitivity = sensitivity_job(section(cfg, "sensitivity"))
     return Job(
         scenario=scenario,
         protocol=protocol,
@@ -141,7 +145,15 @@ def job_from_config(cfg: DictConfig, overrides: tuple[str, ...] = ()) -> Job:
         objective_target=check_objective_target(cfg.get("objective_target")),
         series=series,
         what_if=what_if,
+        sensitivity=sensitivity,
     )
+
+
+def section(cfg: DictConfig, key: str) -> dict[str, Any]:
+    """A task's settings as plain values (empty when the configuration has none)."""
+    settings = OmegaConf.to_container(cfg[key], resolve=True) if cfg.get(key) is not None else {}
+    assert isinstance(settings, dict)
+    return {str(name): value for name, value in settings.items()}
 
 
 def check_series_task(task: Task, scenario: Scenario, series: SeriesJob | None) -> None:

@@ -18,6 +18,7 @@ from omegaconf import MISSING, OmegaConf
 from sim.core.scenario import Decision, IssueKind, Recognition, Role
 from sim.protocols import PROTOCOLS
 from sim.setup.catalog import help_section
+from sim.setup.sensitivity import SensitivityConf
 from sim.setup.series import SeriesConf
 from sim.setup.what_if import WhatIfConf
 from sim.strategies import StrategyName
@@ -100,6 +101,7 @@ class Task(StrEnum):
     backtest = "backtest"
     calibrate = "calibrate"
     what_if = "what_if"
+    sensitivity = "sensitivity"
 
 
 TASKS = {
@@ -110,6 +112,7 @@ TASKS = {
     Task.backtest: "forecast each round of a series from the rounds before it, scored against baselines",
     Task.calibrate: "fit a series' free parameters to its record and save the fitted scenario",
     Task.what_if: "the smallest change of each parameter that flips each issue (what_if.issue, .target)",
+    Task.sensitivity: "Sobol or Morris indices of every parameter for each outcome; the record's robustness",
 }
 
 
@@ -128,6 +131,8 @@ class Config:
     """A series scenario's record, the round to forecast, its mechanisms and budgets."""
     what_if: WhatIfConf = field(default_factory=WhatIfConf)
     """task=what_if: the issue, the target outcome, pairs, and the search's budgets."""
+    sensitivity: SensitivityConf = field(default_factory=SensitivityConf)
+    """task=sensitivity: the method, samples, spread, groups, and the robustness check's spreads."""
     objective: str | None = None
     """The summary metric a job returns to a sweeper: a dotted path into summary.json."""
     objective_target: float | None = None
