@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ from conftest import build, compose, run_and_write
 import sim
 import sim.studies.batch as batch_module
 from sim import NegotiationModel
+from sim.core.variants import Variants
+from sim.errors import UserError
 from sim.outputs.outcome import Outcome
 from sim.outputs.summary import summarize, wilson_interval
 from sim.protocols import PROTOCOLS, make_protocol
@@ -38,6 +41,42 @@ def test_chunks_do_not_change_the_numbers(monkeypatch):
     chunked = run_batch(scenario, protocol_cfg, np.arange(300))
     np.testing.assert_array_equal(whole.value, chunked.value)
     np.testing.assert_array_equal(whole.utilities, chunked.utilities)
+
+
+@pytest.mark.parametrize("trace", [False, True])
+def test_chunks_run_in_processes_give_the_same_numbers_and_trace(monkeypatch, trace):
+    scenario, protocol_cfg = astana("protocol.recognition=random")
+    monkeypatch.setattr("sim.studies.batch.CELLS_PER_CHUNK", 64 * scenario.n_actors * scenario.n_columns)
+    seeds = 5 + np.arange(200)
+    alone = run_batch(scenario, protocol_cfg, seeds, trace=trace)
+    pooled = run_batch(scenario, protocol_cfg, seeds, trace=trace, workers=2)
+    for name in batch_module.ARRAYS:
+        np.testing.assert_array_equal(getattr(alone, name), getattr(pooled, name))
+        assert getattr(pooled, name).dtype == batch_module.ARRAYS[name]
+    if trace:
+        assert alone.trace is not None and alone.trace.equals(pooled.trace)
+        assert sorted(set(pooled.trace["seed"])) == seeds.tolist()
+
+
+def test_variants_run_in_processes_give_each_variant_its_numbers(monkeypatch):
+    scenario, protocol_cfg = astana()
+    monkeypatch.setattr("sim.studies.batch.CELLS_PER_CHUNK", 64 * scenario.n_actors * scenario.n_columns)
+    reservation = np.tile(scenario.reservation, (150, 1))
+    reservation[:, scenario.actors.index("iran")] = np.linspace(0.0, 0.6, 150)
+    changes = Variants(reservation=reservation)
+    alone = run_batch(scenario, protocol_cfg, np.arange(150), variants=changes)
+    pooled = run_batch(scenario, protocol_cfg, np.arange(150), variants=changes, workers=3)
+    np.testing.assert_array_equal(alone.agreed, pooled.agreed)
+    np.testing.assert_array_equal(alone.value, pooled.value)
+    assert 0 < pooled.agreed[:, scenario.column_names.index("detainees")].mean() < 1
+
+
+def test_workers_out_of_range_are_refused_and_zero_means_every_core():
+    assert sim.load("astana7", workers=0).workers == len(os.sched_getaffinity(0))
+    with pytest.raises(
+        UserError, match=r"workers is -1: give 0 \(one per core\) or a whole number from 1 to 256"
+    ):
+        sim.load("astana7", workers=-1)
 
 
 def test_wilson_interval_closed_form():

@@ -33,6 +33,9 @@ in a batch, a 30-actor, 123-issue DEU III table 190 million); more is run as a s
 MEMORY_SHARE = 0.8
 """The share of the memory available when a run starts that the run may plan to use."""
 
+MAX_WORKERS = 256
+"""The most processes a batch may run its chunks in (`workers`)."""
+
 MAX_CHUNK_REPLICATIONS = 8192
 """The most replications a batch runs in lockstep at once (`sim.studies.batch.chunk_size`)."""
 

@@ -34,7 +34,8 @@ class Outcome:
     """The tidy trace (`sim.outputs.trace`), when it was kept."""
 
     @classmethod
-    def of(cls, model: Talks) -> Outcome:
+    def of(cls, model: Talks, trace: pd.DataFrame | None = None) -> Outcome:
+        """How the replications of a model that has run ended (with their trace, when given)."""
         return cls(
             model.negotiation,
             model.protocol.name,
@@ -48,6 +49,7 @@ class Outcome:
             model.forecasts(),
             model.agreed_proposer,
             model.last_answer,
+            trace,
         )
 
     def __len__(self) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ from omegaconf import BooleanNode, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.core.build import build_scenario
-from sim.core.limits import RunSize, check_limits, check_seeds
+from sim.core.limits import MAX_WORKERS, RunSize, check_limits, check_seeds
 from sim.core.scenario import Scenario
 from sim.errors import UserError
 from sim.protocols import PROTOCOLS, ProtocolConfig, make_protocol
@@ -50,6 +51,8 @@ class Job:
     protocol: ProtocolConfig
     seed: int = 0
     replications: int = 1
+    workers: int = 1
+    """Processes that run a batch's chunks at once (`sim.studies.batch.run_batch`)."""
     trace: bool = False
     plots: bool = True
     results: str = "results"
@@ -89,6 +92,15 @@ class Job:
     def replace(self, **changes: Any) -> Job:
         """A copy with some run settings changed (checked as when composed)."""
         return dataclasses.replace(self, **changes)
+
+
+def worker_count(workers: int) -> int:
+    """The processes a batch may use: `workers`, or one per core available for 0 (raises UserError)."""
+    if not 0 <= workers <= MAX_WORKERS:
+        raise UserError(
+            f"workers is {workers}: give 0 (one per core) or a whole number from 1 to {MAX_WORKERS}"
+        )
+    return workers or len(os.sched_getaffinity(0))
 
 
 def job_from_config(cfg: DictConfig, overrides: tuple[str, ...] = ()) -> Job:
@@ -134,6 +146,7 @@ def job_from_config(cfg: DictConfig, overrides: tuple[str, ...] = ()) -> Job:
         protocol=protocol,
         seed=int(cfg.seed),
         replications=int(cfg.replications),
+        workers=worker_count(int(cfg.get("workers", 1))),
         trace=bool(cfg.trace),
         plots=bool(cfg.plots),
         results=str(cfg.results),

@@ -122,6 +122,8 @@ class Config:
     protocol: Any = MISSING
     seed: int = 0
     replications: int = 1
+    workers: int = 1
+    """Processes that run a batch's chunks at once; 0 for one per core."""
     trace: bool = False
     plots: bool = True
     results: str = "results"

@@ -8,8 +8,12 @@ seed; the chunks slice the variants with the seeds.
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import sys
 from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,10 +24,24 @@ from sim.core.limits import MAX_CHUNK_REPLICATIONS
 from sim.core.scenario import Scenario
 from sim.core.variants import Variants, check_variants
 from sim.errors import UserError
-from sim.model.model import NOT_YET, Talks
+from sim.model.model import Talks
 from sim.outputs.outcome import Outcome
 from sim.outputs.trace import trace_frame
 from sim.protocols import ProtocolConfig, make_protocol
+
+ARRAYS: dict[str, type] = {
+    "agreed": np.bool_,
+    "value": np.float64,
+    "agreed_step": np.int32,
+    "utilities": np.float64,
+    "walked_out_step": np.int32,
+    "end_step": np.int32,
+    "forecast": np.float64,
+    "agreed_proposer": np.int32,
+    "last_answer": np.bool_,
+}
+"""The outcome arrays a batch keeps, with the type of their entries."""
+PER_ACTOR = ("utilities", "walked_out_step")
 
 CELLS_PER_CHUNK = 200_000
 """Replications per chunk times actors times issues: bounds the memory a chunk holds."""
@@ -32,6 +50,23 @@ CELLS_PER_CHUNK = 200_000
 def chunk_size(scenario: Scenario) -> int:
     cells = scenario.n_actors * scenario.n_columns
     return int(np.clip(CELLS_PER_CHUNK // cells, 64, MAX_CHUNK_REPLICATIONS))
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk of a batch to run: its seeds, and its variants when the batch has them."""
+
+    scenario: Scenario
+    protocol: ProtocolConfig | Mapping[str, Any]
+    seeds: np.ndarray
+    trace: bool
+    variants: Variants | None
+
+
+def run_chunk(chunk: Chunk) -> Outcome:
+    """Run the negotiations of one chunk in lockstep, to the outcome arrays (and trace) they leave."""
+    model = Talks(chunk.scenario, make_protocol(chunk.protocol), chunk.seeds, chunk.trace, chunk.variants)
+    return Outcome.of(model.run(), trace_frame(model) if chunk.trace else None)
 
 
 def run_batch(
@@ -43,9 +78,13 @@ def run_batch(
     progress: bool | None = None,
     on_chunk: Callable[[int], None] | None = None,
     variants: Variants | None = None,
+    workers: int = 1,
 ) -> Outcome:
     """Run one negotiation per seed (with variants, per seed and variant); keep outcomes (and the
-    trace only when asked: not with variants, whose replications differ in their numbers)."""
+    trace only when asked: not with variants, whose replications differ in their numbers).
+
+    With `workers` > 1 the chunks run in that many processes at once; each replication's numbers
+    depend only on its seed (and variant), so they are the same for any number of workers."""
     seeds = np.asarray(seeds, dtype=np.int64)
     protocol = make_protocol(protocol_cfg)
     if len(seeds) > 1 and variants is None and not trace and protocol.deterministic:
@@ -60,72 +99,60 @@ def run_batch(
                 "for its trace"
             )
         check_variants(scenario, variants)
-    agreed = np.zeros((n, scenario.n_columns), dtype=bool)
-    value = np.full((n, scenario.n_columns), np.nan)
-    agreed_step = np.full((n, scenario.n_columns), NOT_YET, dtype=np.int32)
-    utilities = np.zeros((n, scenario.n_actors))
-    walked = np.full((n, scenario.n_actors), NOT_YET, dtype=np.int32)
-    end_step = np.zeros(n, dtype=np.int32)
-    forecast = np.full((n, scenario.n_columns), np.nan)
-    proposer = np.full((n, scenario.n_columns), NOT_YET, dtype=np.int32)
-    last_answer = np.ones((n, int((scenario.signatories & scenario.present).sum()), scenario.n_columns), bool)
+    parts = [slice(start, min(start + size, n)) for start in range(0, n, size)]
+    chunks = (
+        Chunk(scenario, protocol_cfg, seeds[part], trace, None if variants is None else variants.take(part))
+        for part in parts
+    )
+    arrays: dict[str, np.ndarray] = {
+        name: np.empty((n, *shape(scenario, name)), dtype) for name, dtype in ARRAYS.items()
+    }
     traces: list[pd.DataFrame] = []
     bar = _progress_bar(n, progress)
-    for start in range(0, n, size):
-        part = slice(start, min(start + size, n))
-        chunk = None if variants is None else variants.take(part)
-        model = Talks(scenario, make_protocol(protocol_cfg), seeds[part], trace, chunk).run()
-        agreed[part], value[part], agreed_step[part] = model.agreed, model.agreed_value, model.agreed_step
-        utilities[part] = model.final_utilities()
-        walked[part], end_step[part] = model.walked_out_step, model.end_step
-        forecast[part], proposer[part] = model.forecasts(), model.agreed_proposer
-        last_answer[part] = model.last_answer
-        if trace:
-            frame = trace_frame(model)
-            if "seed" not in frame and n > 1:
-                frame.insert(0, "seed", seeds[part][0])
-            traces.append(frame)
-        if bar is not None:
-            bar.update(part.stop - part.start)
-        if on_chunk is not None:
-            on_chunk(part.stop)
+    with _pool(workers, len(parts)) as pool:
+        for part, outcome in zip(
+            parts, pool.map(run_chunk, chunks) if pool else map(run_chunk, chunks), strict=True
+        ):
+            for name, array in arrays.items():
+                array[part] = getattr(outcome, name)
+            if outcome.trace is not None:
+                traces.append(seeded(outcome.trace, outcome.seeds[0]) if n > 1 else outcome.trace)
+            if bar is not None:
+                bar.update(part.stop - part.start)
+            if on_chunk is not None:
+                on_chunk(part.stop)
     if bar is not None:
         bar.close()
-    outcome = Outcome(
-        scenario,
-        protocol.name,
-        seeds,
-        agreed,
-        value,
-        agreed_step,
-        utilities,
-        walked,
-        end_step,
-        forecast,
-        proposer,
-        last_answer,
-        pd.concat(traces, ignore_index=True) if traces else None,
-    )
-    return outcome
+    trace_table = pd.concat(traces, ignore_index=True) if traces else None
+    return Outcome(scenario, protocol.name, seeds, trace=trace_table, **arrays)
+
+
+def shape(scenario: Scenario, name: str) -> tuple[int, ...]:
+    """The shape of one replication's row of the outcome array `name`."""
+    if name in PER_ACTOR:
+        return (scenario.n_actors,)
+    if name == "last_answer":
+        return (int((scenario.signatories & scenario.present).sum()), scenario.n_columns)
+    return () if name == "end_step" else (scenario.n_columns,)
+
+
+def seeded(trace: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """A chunk's trace with the `seed` column a batch's trace has (a chunk of one replication has none)."""
+    return trace if "seed" in trace else trace.assign(seed=seed)[["seed", *trace.columns]]
+
+
+def _pool(workers: int, chunks: int) -> Any:
+    """A pool of `workers` processes when there is more than one chunk for them, else no pool.
+    The processes are forked, so they start at once with everything imported and nothing of the
+    caller's script run again."""
+    if workers <= 1 or chunks <= 1:
+        return contextlib.nullcontext(None)
+    return ProcessPoolExecutor(min(workers, chunks), mp_context=multiprocessing.get_context("fork"))
 
 
 def repeated(single: Outcome, seeds: np.ndarray) -> Outcome:
     """The outcome of a deterministic protocol's one negotiation, as every seed's replication."""
-    n = len(seeds)
-    rows = {
-        name: np.repeat(getattr(single, name), n, axis=0)
-        for name in (
-            "agreed",
-            "value",
-            "agreed_step",
-            "utilities",
-            "walked_out_step",
-            "end_step",
-            "forecast",
-            "agreed_proposer",
-            "last_answer",
-        )
-    }
+    rows = {name: np.repeat(getattr(single, name), len(seeds), axis=0) for name in ARRAYS}
     return Outcome(single.scenario, single.protocol, seeds, trace=None, **rows)
 
 

@@ -281,7 +281,9 @@ def outcomes(
     for points, seeds in parts:
         keys = {v.knob.key: np.repeat(points[:, j], runs) for j, v in enumerate(varied)}
         changes = variants_from_keys(job.scenario, keys)
-        yield run_batch(job.scenario, job.protocol, seeds, variants=changes, progress=False)
+        yield run_batch(
+            job.scenario, job.protocol, seeds, variants=changes, progress=False, workers=job.workers
+        )
 
 
 def issue_columns(job: Job) -> dict[str, int]:

@@ -333,7 +333,14 @@ class Runner:
             self.job.scenario, {key: np.repeat(values, runs) for key, values in keys.items()}
         )
         seeds = np.tile(self.seeds, len(trials))
-        ended = run_batch(self.job.scenario, self.job.protocol, seeds, variants=changes, progress=False)
+        ended = run_batch(
+            self.job.scenario,
+            self.job.protocol,
+            seeds,
+            variants=changes,
+            progress=False,
+            workers=self.job.workers,
+        )
         return ended.agreed[:, self.columns].reshape(len(trials), runs, -1).mean(axis=1)
 
     def _alone(self, trial: Trial) -> np.ndarray:
