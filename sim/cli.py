@@ -47,7 +47,7 @@ from sim.studies.objective import check_objective, objective_line, objective_val
 from sim.studies.run import report, simulate, write_run
 from sim.studies.sensitivity import execute_sensitivity
 from sim.studies.series import execute_series
-from sim.studies.sweep import salvage
+from sim.studies.sweep import RESULT_FILES, salvage
 from sim.studies.validate import format_scores, validate, validation_line, write_validation
 from sim.studies.what_if import execute_what_if
 
@@ -149,7 +149,7 @@ def remove_unfinished(output_dir: Path) -> None:
     output_dir = Path(output_dir).absolute()
     finished = any(
         (output_dir / name).is_file() and (output_dir / name).stat().st_mtime >= STARTED
-        for name in ("summary.json", "validation.json")
+        for name in RESULT_FILES
     )
     if finished or not output_dir.is_dir():
         return

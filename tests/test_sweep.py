@@ -183,6 +183,18 @@ def test_a_job_without_its_result_file_is_missing_and_a_validation_sweep_reads_v
     assert not (tmp_path / "index.html").exists()
 
 
+def test_a_sweep_of_sensitivity_studies_reads_the_robustness_of_each(tmp_path):
+    folder = tmp_path / "2026-01-01_00-00-00"
+    for job, share in enumerate([0.93, 0.91]):
+        spreads = [{"spread": 0.1, "share": share}, {"spread": 0.25, "share": share - 0.3}]
+        study = {"runs": 2564, "robustness": {"spreads": spreads}}
+        fake_job(folder / str(job), [f"seed={job}"], "sensitivity", "sensitivity.json", study)
+    aggregate_main([str(folder), "--no-plots"])
+    table = pd.read_csv(folder / "sweep.csv")
+    assert table["robustness_0.1.share"].tolist() == [0.93, 0.91]
+    assert table["robustness_0.25.share"].tolist() == pytest.approx([0.63, 0.61])
+
+
 @pytest.mark.slow
 def test_a_hydra_sweep_over_a_series_scenario_aggregates_every_job(tmp_path):
     result = subprocess.run(

@@ -124,6 +124,17 @@ def what_if_metrics(summary: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def sensitivity_metrics(summary: dict[str, Any]) -> dict[str, Any]:
+    """The metrics of a sensitivity study (`sensitivity.json`): the runs, and per spread of the
+    robustness check the share of perturbed scenarios that reproduce the record (none without a
+    record, or for a series, whose rounds each have their own)."""
+    row: dict[str, Any] = {"runs": summary.get("runs")}
+    robustness = summary.get("robustness") or {}
+    for entry in robustness.get("spreads") or []:
+        row[f"robustness_{entry['spread']:g}.share"] = entry["share"]
+    return row
+
+
 def backtest_metrics(summary: dict[str, Any]) -> dict[str, Any]:
     """The metrics of a series backtest (`backtest.json`): each forecaster's overall Brier score."""
     row: dict[str, Any] = {"issue_rounds": summary["issue_rounds"]}
@@ -158,6 +169,7 @@ RESULT_FILES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "calibration.json": calibration_metrics,
     "validation.json": validation_metrics,
     "what_if.json": what_if_metrics,
+    "sensitivity.json": sensitivity_metrics,
 }
 """The file each task writes last, by which a job counts as finished, and its metrics."""
 HIDDEN_OVERRIDES = {"results", "quiet"}
