@@ -160,7 +160,7 @@ class DashboardModel(NegotiationModel):
 
 def run_figures(model: DashboardModel) -> dict[str, Figure]:
     result = model.result()
-    run = extract_run_data(expand_divisions(result.summary), result.trace)
+    run = extract_run_data(expand_divisions(result.summary), result.trace, result.job.scenario)
     return {"positions": draw_positions(run), "utilities": draw_utilities(run), "outcome": draw_outcome(run)}
 
 

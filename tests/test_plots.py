@@ -11,6 +11,7 @@ import pytest
 
 import sim
 from sim.figures.run import extract_run_data, write_run_plots
+from sim.figures.study import write_batch_plots
 from sim.outputs.summary import expand_divisions
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -193,3 +194,40 @@ def test_colours_follow_actor_order_and_roles_set_line_styles() -> None:
     assert len({style.colour for style in actors.values()}) == len(ASTANA_ACTORS)
     assert actors["russia"].linestyle == "-" and actors["government"].linestyle == "--"
     assert actors["us"].linestyle == ":"
+
+
+def test_a_run_with_its_scenario_adds_the_utility_space(tmp_path: Path) -> None:
+    result = sim.run("astana7")
+    paths = write_run_plots(tmp_path, expand_divisions(result.summary), result.trace, result.job.scenario)
+    assert [path.name for path in paths] == [*FIGURES, "utility_space.png"]
+    assert png_size(tmp_path / "utility_space.png")[0] >= 600
+
+
+@pytest.mark.slow
+def test_a_batch_writes_its_four_figures(tmp_path: Path) -> None:
+    result = sim.run("astana7", replications=30, trace=True)
+    paths = write_batch_plots(tmp_path, result.summary, result.outcome)
+    names = ["agreement.png", "values.png", "utilities.png", "utility_space.png"]
+    assert [path.name for path in paths] == names
+    assert all(png_size(path)[1] >= 300 for path in paths)
+
+
+def test_without_a_scenario_the_first_actors_by_role_are_named() -> None:
+    summary, trace = make_run(steps=3)
+    extra = {f"a{i}": {"name": f"Actor {i}", "role": "observer", "ideal": {"zones": 0.5}} for i in range(20)}
+    summary["actors"] = {**summary["actors"], **extra}
+    run = extract_run_data(summary, trace)
+    assert len(run.named) == 12
+    assert {"russia", "turkey", "iran", "government", "opposition"} <= set(run.named)
+    assert all(run.actors[key].colour == (0.6, 0.6, 0.6, 1.0) for key in run.others)
+
+
+def test_series_follow_each_actor_and_issue_in_trace_order() -> None:
+    summary, trace = make_run(steps=12)
+    positions = extract_run_data(summary, trace).positions
+    rows = trace[trace["quantity"] == "position"]
+    expected = rows.groupby(["actor", "issue"], sort=False)
+    assert list(positions) == [key for key, _ in expected]
+    for key, group in expected:
+        assert positions[key][0].tolist() == group["step"].tolist()
+        assert positions[key][1] == pytest.approx(group["value"].to_numpy())

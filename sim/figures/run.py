@@ -3,8 +3,12 @@
 `write_run_plots` draws four PNG files into a run directory from the run's summary (the
 `summary.json` schema of one replication, its divisions expanded by
 `sim.outputs.summary.expand_divisions`) and its tidy trace, the fourth the zone of possible
-agreement (`sim.figures.zopa`). Every actor keeps one colour (from the order of
-`summary["actors"]`) and one line style (from its role) in all of them. Figures use
+agreement (`sim.figures.zopa`), and, given the scenario, a fifth the outcome in utility space
+(`sim.figures.utility_space`). Every actor keeps one colour (from the order of
+`summary["actors"]`) and one line style (from its role) in all of them. With more than
+`MAX_NAMED` actors, only the weightiest (capability times salience, from the scenario when it is
+given) are named and coloured; the others are drawn thin and grey as "N others". Where the
+scenario records the historical outcome of an issue, the figures mark it. Figures use
 the object-oriented API with the Agg canvas, so drawing never touches pyplot's global state, and
 are laid out in inches from measured text, which keeps each figure to a single rendering pass.
 """
@@ -14,13 +18,14 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.collections import LineCollection
@@ -29,8 +34,11 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from sim.core.scenario import Scenario
+from sim.figures.utility_space import draw_utility_space, has_utility_space
 from sim.figures.zopa import draw_zopa
 from sim.outputs.files import write_atomically
 from sim.outputs.trace import TABLE, TRACE_COLUMNS
@@ -46,6 +54,12 @@ UNKNOWN_COLOUR = (0.5, 0.5, 0.5, 1.0)
 LABEL_BOX = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75}
 MAX_OUTCOME_ROWS = 10
 OUTCOME_ROW_HEIGHT = 0.22
+MAX_NAMED = 12
+OTHERS_COLOUR = (0.6, 0.6, 0.6, 1.0)
+OTHERS_QUANTILES = (0.0, 0.1, 0.5, 0.9, 1.0)
+RECORD_COLOUR = (0.2, 0.55, 0.2, 1.0)
+END_WRAP = 20
+END_LINES = 4
 
 Colour = tuple[float, float, float, float]
 Series = tuple[np.ndarray, np.ndarray]
@@ -71,7 +85,30 @@ class ActorStyle:
 
     @property
     def label(self) -> str:
-        return f"{_shorten(self.name, 28)} ({self.role})"
+        return f"{self.name} ({self.role})"
+
+
+@dataclass(frozen=True)
+class RecordMark:
+    """What the historical record says of one issue: agreed or not, and the recorded band."""
+
+    agreed: bool
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def band(self) -> tuple[float, float] | None:
+        """The recorded range of an agreed issue on [0, 1], or None when the record gives none."""
+        if not self.agreed or (self.low is None and self.high is None):
+            return None
+        return (0.0 if self.low is None else self.low, 1.0 if self.high is None else self.high)
+
+    @property
+    def words(self) -> str:
+        band = self.band
+        if band is None:
+            return "record: agreed" if self.agreed else "record: not agreed"
+        return f"record: agreed in {band[0]:.2f}–{band[1]:.2f}"
 
 
 @dataclass(frozen=True)
@@ -102,6 +139,13 @@ class RunData:
     offers: dict[str, Offers]
     utility: dict[str, Series]
     aspiration: dict[str, Series]
+    others: frozenset[str] = frozenset()
+    record: Mapping[str, RecordMark] = field(default_factory=dict)
+
+    @property
+    def named(self) -> list[str]:
+        """The actors drawn in their own colour and named in legends, in the summary's order."""
+        return [key for key in self.actors if key not in self.others]
 
 
 @dataclass(frozen=True)
@@ -126,13 +170,20 @@ class Grid:
         return self.top + sum(self.row_heights) + self.row_gap * (len(self.row_heights) - 1) + self.bottom
 
 
-def write_run_plots(run_dir: Path, summary: dict, trace: pd.DataFrame) -> list[Path]:
-    """Write positions.png, utilities.png, outcome.png and zopa.png into `run_dir`; return their paths."""
+def write_run_plots(
+    run_dir: Path, summary: dict, trace: pd.DataFrame, scenario: Scenario | None = None
+) -> list[Path]:
+    """Write positions.png, utilities.png, outcome.png and zopa.png into `run_dir`, and, given the
+    scenario, utility_space.png; return their paths."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    run = extract_run_data(summary, trace)
+    run = extract_run_data(summary, trace, scenario)
     figures = {"positions.png": draw_positions, "utilities.png": draw_utilities, "outcome.png": draw_outcome}
-    figures["zopa.png"] = lambda run: draw_zopa(summary, trace, {k: s.colour for k, s in run.actors.items()})
+    figures["zopa.png"] = lambda run: draw_zopa(
+        summary, trace, {k: s.colour for k, s in run.actors.items()}, run.named
+    )
+    if scenario is not None and has_utility_space(summary, scenario):
+        figures["utility_space.png"] = lambda run: draw_utility_space(summary, trace, scenario)
     for filename, draw in figures.items():
         _save(draw(run), run_dir / filename)
     return [run_dir / filename for filename in figures]
@@ -149,8 +200,11 @@ def _save(figure: Figure, path: Path) -> None:
     )
 
 
-def extract_run_data(summary: Mapping[str, Any], trace: pd.DataFrame | None) -> RunData:
-    """Collect the series and metadata the figures need, tolerating an empty trace."""
+def extract_run_data(
+    summary: Mapping[str, Any], trace: pd.DataFrame | None, scenario: Scenario | None = None
+) -> RunData:
+    """Collect the series and metadata the figures need, tolerating an empty trace; the scenario,
+    when given, ranks the actors by weight and gives the historical record."""
     rows = _checked_trace(trace)
     specs = summary.get("actors") or {}
     actor_keys = _ordered_unique([*specs, *rows["actor"].tolist()])
@@ -161,6 +215,7 @@ def extract_run_data(summary: Mapping[str, Any], trace: pd.DataFrame | None) -> 
     steps = max(int(ended), int(rows["step"].max()) if len(rows) else 0)
     meta = summary.get("issues_meta") or {}
     by_actor = {key: specs.get(key, {}) for key in actor_keys}
+    others = _minor_actors(actor_keys, specs, scenario)
     return RunData(
         title=str(summary.get("title") or summary.get("scenario") or "negotiation"),
         subtitle=_subtitle(summary, steps),
@@ -168,7 +223,7 @@ def extract_run_data(summary: Mapping[str, Any], trace: pd.DataFrame | None) -> 
         issues=issues,
         outcomes=_outcomes(summary.get("issues") or {}),
         issue_ends={issue: _issue_ends(meta.get(issue, {})) for issue in issues},
-        actors=_actor_styles(actor_keys, specs),
+        actors=_actor_styles(actor_keys, specs, others),
         ideals={key: spec.get("ideal", {}) for key, spec in by_actor.items()},
         reservations={key: spec["reservation"] for key, spec in by_actor.items() if "reservation" in spec},
         walkouts=_walkout_steps(summary, rows),
@@ -177,7 +232,43 @@ def extract_run_data(summary: Mapping[str, Any], trace: pd.DataFrame | None) -> 
         offers=_offers(rows),
         utility={actor: series for (actor, _), series in _series(rows, "utility").items()},
         aspiration={actor: series for (actor, _), series in _series(rows, "aspiration").items()},
+        others=others,
+        record=record_marks(scenario),
     )
+
+
+def record_marks(scenario: Scenario | None) -> dict[str, RecordMark]:
+    """Per issue the scenario's historical record speaks of, what it recorded."""
+    if scenario is None:
+        return {}
+    return {name: RecordMark(r.agreed, r.low, r.high) for name, r in scenario.record.items()}
+
+
+def actor_weights(scenario: Scenario) -> dict[str, float]:
+    """Each actor's capability times its mean stated salience: how much it weighs on the table."""
+    salience = scenario.stated_salience if scenario.stated_salience.size else scenario.salience
+    weight = np.asarray(scenario.capability, dtype=float) * salience.mean(axis=1)
+    return {key: float(w) for key, w in zip(scenario.actors, weight, strict=True)}
+
+
+def _minor_actors(
+    keys: Sequence[str], specs: Mapping[str, Mapping[str, Any]], scenario: Scenario | None
+) -> frozenset[str]:
+    """The actors beyond the `MAX_NAMED` weightiest (by role and order without a scenario)."""
+    actors = [key for key in keys if key != TABLE]
+    if len(actors) <= MAX_NAMED:
+        return frozenset()
+    weights = actor_weights(scenario) if scenario is not None else {}
+    roles = list(ROLE_LINESTYLES)
+
+    def rank(item: tuple[int, str]) -> tuple[float, int, int]:
+        number, key = item
+        role = str(specs.get(key, {}).get("role") or "party")
+        order = roles.index(role) if role in roles else len(roles)
+        return (-weights.get(key, 0.0), order, number)
+
+    ranked = [key for _, key in sorted(enumerate(actors), key=rank)]
+    return frozenset(ranked[MAX_NAMED:])
 
 
 def draw_positions(run: RunData) -> Figure:
@@ -255,14 +346,20 @@ def draw_outcome(run: RunData) -> Figure:
         left=0.2,
         right=0.25,
         top=0.85,
-        bottom=0.45,
-        row_gap=0.8,
+        bottom=0.2 + _end_label_height(run),
+        row_gap=0.5 + _end_label_height(run),
     )
     axes = _keep_used(_layout(fig, renderer, grid, _outcome_handles(run), "markers"), len(run.issues))
     for ax, issue in zip(axes, run.issues, strict=False):
         _draw_outcome_strip(ax, run, issue, placements[issue])
     _suptitle(fig, grid, f"{run.title}: outcome against each actor's ideal point\n{run.subtitle}")
     return fig
+
+
+def _end_label_height(run: RunData) -> float:
+    """Inches taken below an axis by the tallest issue-end label (lines of 8-point text)."""
+    lines = max((label.count("\n") + 1 for ends in run.issue_ends.values() for label in ends), default=1)
+    return 0.1 + lines * FONT_SIZE * 1.3 / 72
 
 
 def _keep_used(axes: list[Axes], n_used: int) -> list[Axes]:
@@ -278,24 +375,66 @@ def _keep_used(axes: list[Axes], n_used: int) -> list[Axes]:
 
 def _draw_issue_panel(ax: Axes, run: RunData, issue: str) -> None:
     _style_axes(ax)
-    for key, style in run.actors.items():
+    _draw_others(ax, [run.positions.get((key, issue)) for key in run.others])
+    for key in run.named:
         series = run.positions.get((key, issue))
         if series is not None:
+            style = run.actors[key]
             ax.plot(*series, color=style.colour, ls=style.linestyle, lw=1.5, zorder=2)
             _mark_walkout(ax, run, key, series)
     _draw_offers(ax, run, issue)
     _draw_ideal_ticks(ax, run, issue)
+    _draw_record_band(ax, run.record.get(issue), "y")
     outcome = run.outcomes.get(issue, {})
+    record = _record_words(run, issue)
     if outcome.get("agreed"):
         _mark_agreement(ax, run, outcome)
-        ax.set_title(f"{issue}: agreed at step {outcome.get('step')}", loc="left", fontsize=TITLE_SIZE)
+        ax.set_title(
+            f"{issue}: agreed at step {outcome.get('step')}{record}", loc="left", fontsize=TITLE_SIZE
+        )
     else:
-        ax.set_title(f"{issue}: not agreed", loc="left", fontsize=TITLE_SIZE, color="darkred")
+        ax.set_title(f"{issue}: not agreed{record}", loc="left", fontsize=TITLE_SIZE, color="darkred")
     _set_step_axis(ax, run.steps)
     _set_unit_axis(ax, "y", run.issue_ends[issue])
     ax.set_ylabel("position", fontsize=FONT_SIZE)
     if run.steps == 0:
         _message(ax, "no steps recorded")
+
+
+def _draw_others(ax: Axes, series: Sequence[Series | None]) -> None:
+    """The actors beyond the named ones, grouped: their full range, their 10–90% band and median."""
+    lines = [line for line in series if line is not None and len(line[0])]
+    if not lines:
+        return
+    steps = np.unique(np.concatenate([line[0] for line in lines]))
+    table = np.full((len(steps), len(lines)), np.nan)
+    for column, (when, values) in enumerate(lines):
+        table[np.searchsorted(steps, when), column] = values
+    counted = ~np.isnan(table).all(axis=1)
+    steps, table = steps[counted].astype(float), table[counted]
+    low, q10, median, q90, high = np.nanquantile(table, OTHERS_QUANTILES, axis=1)
+    ax.fill_between(steps, low, high, color=OTHERS_COLOUR, alpha=0.18, lw=0, zorder=1)
+    ax.fill_between(steps, q10, q90, color=OTHERS_COLOUR, alpha=0.35, lw=0, zorder=1)
+    ax.plot(steps, median, color=OTHERS_COLOUR, lw=1.0, zorder=1)
+
+
+def _draw_record_band(ax: Axes, record: RecordMark | None, axis: str) -> None:
+    """Shade the recorded band of an agreed issue (a line when it is a point)."""
+    band = None if record is None else record.band
+    if band is None:
+        return
+    low, high = band
+    span = ax.axhspan if axis == "y" else ax.axvspan
+    line = ax.axhline if axis == "y" else ax.axvline
+    if high - low > 0.005:
+        span(low, high, color=RECORD_COLOUR, alpha=0.13, lw=0, zorder=0)
+    for end in {low, high}:
+        line(end, color=RECORD_COLOUR, lw=1.0, ls="--", zorder=1)
+
+
+def _record_words(run: RunData, issue: str) -> str:
+    record = run.record.get(issue)
+    return "" if record is None else f" · {record.words}"
 
 
 def _draw_offers(ax: Axes, run: RunData, issue: str) -> None:
@@ -321,8 +460,9 @@ def _draw_ideal_ticks(ax: Axes, run: RunData, issue: str) -> None:
     if not ideals:
         return
     segments = [[(1.01, value), (1.045, value)] for _, value in ideals]
-    colours = [run.actors[key].colour for key, _ in ideals]
-    ticks = LineCollection(segments, colors=colours, linewidths=3, transform=ax.get_yaxis_transform())
+    colours = [(*run.actors[key].colour[:3], 0.3 if key in run.others else 1.0) for key, _ in ideals]
+    widths = [0.8 if key in run.others else 3.0 for key, _ in ideals]
+    ticks = LineCollection(segments, colors=colours, linewidths=widths, transform=ax.get_yaxis_transform())
     ticks.set_clip_on(False)
     ax.add_collection(ticks, autolim=False)
 
@@ -352,13 +492,19 @@ def _draw_actor_quantity(
     ax: Axes, run: RunData, series_by_actor: Mapping[str, Series], quantity: str
 ) -> None:
     _style_axes(ax)
-    for key, reservation in run.reservations.items():
-        ax.axhline(reservation, color=run.actors[key].colour, ls=RESERVATION_LINESTYLE, lw=1.1, zorder=1)
-    for key, style in run.actors.items():
+    named = run.named
+    for key in named:
+        if key in run.reservations:
+            colour = run.actors[key].colour
+            ax.axhline(run.reservations[key], color=colour, ls=RESERVATION_LINESTYLE, lw=1.1, zorder=1)
+    _draw_others(ax, [series_by_actor.get(key) for key in run.others])
+    few_walkouts = sum(key in run.walkouts for key in named) <= 5
+    for key in named:
         series = series_by_actor.get(key)
         if series is not None:
+            style = run.actors[key]
             ax.plot(*series, color=style.colour, ls=style.linestyle, lw=1.5, zorder=2)
-            _mark_walkout(ax, run, key, series, label=len(run.walkouts) <= 5)
+            _mark_walkout(ax, run, key, series, label=few_walkouts)
     _set_step_axis(ax, run.steps)
     ax.set_ylabel(quantity, fontsize=FONT_SIZE)
     title = f"{quantity} of each actor (dotted lines: reservation values)"
@@ -379,7 +525,7 @@ def _mark_walkout(ax: Axes, run: RunData, key: str, series: Series, label: bool 
     if label:
         on_left = step > 0.7 * max(run.steps, 1)
         ax.annotate(
-            f"{_shorten(run.actors[key].name, 20)} walked out",
+            f"{run.actors[key].name} walked out",
             xy=(step, value),
             xytext=(-7 if on_left else 7, 7),
             textcoords="offset points",
@@ -400,7 +546,7 @@ def _place_outcome_labels(
     a label goes left of its marker when it would not fit on the right.
     """
     ideals = sorted(
-        ((key, float(run.ideals[key][issue])) for key in run.actors if issue in run.ideals.get(key, {})),
+        ((key, float(run.ideals[key][issue])) for key in run.named if issue in run.ideals.get(key, {})),
         key=lambda item: item[1],
     )
     marker = 0.12 / axes_width
@@ -418,7 +564,23 @@ def _place_outcome_labels(
 
 def _outcome_rows(run: RunData, issue: str, placements: Sequence[Placement]) -> int:
     actor_rows = 1 + max((row for _, _, row, _ in placements), default=0)
-    return actor_rows + (1 if issue in run.nash else 0)
+    return actor_rows + (1 if run.others else 0) + (1 if issue in run.nash else 0)
+
+
+def _draw_other_ideals(ax: Axes, run: RunData, issue: str, row: int) -> None:
+    """The other actors' ideal points as grey ticks on one row, labelled with their number."""
+    values = [float(run.ideals[key][issue]) for key in run.others if issue in run.ideals.get(key, {})]
+    ax.plot(values, [row] * len(values), ls="none", marker="|", ms=7, color=OTHERS_COLOUR, alpha=0.6)
+    ax.annotate(
+        f"{len(run.others)} others",
+        xy=(0.005, row),
+        xycoords=("axes fraction", "data"),
+        va="center",
+        fontsize=FONT_SIZE,
+        color="0.3",
+        bbox=LABEL_BOX,
+        zorder=5,
+    )
 
 
 def _draw_outcome_strip(ax: Axes, run: RunData, issue: str, placements: Sequence[Placement]) -> None:
@@ -437,6 +599,10 @@ def _draw_outcome_strip(ax: Axes, run: RunData, issue: str, placements: Sequence
         )
         _label_point(ax, _outcome_label(run, key), ideal, row, on_left)
     n_rows = _outcome_rows(run, issue, placements)
+    if run.others:
+        _draw_other_ideals(ax, run, issue, n_rows - (2 if issue in run.nash else 1))
+    _draw_record_band(ax, run.record.get(issue), "x")
+    record = _record_words(run, issue)
     if issue in run.nash:
         nash = float(run.nash[issue])
         ax.plot([nash], [n_rows - 1], ls="none", marker="D", ms=8, mfc="white", mec="black", mew=1.5)
@@ -445,12 +611,13 @@ def _draw_outcome_strip(ax: Axes, run: RunData, issue: str, placements: Sequence
     if outcome.get("agreed") and outcome.get("value") is not None:
         value = float(outcome["value"])
         ax.axvline(value, color="black", lw=3, zorder=3)
-        title = f"{issue}: agreed {value:.2f} at step {outcome.get('step')}"
+        title = f"{issue}: agreed {value:.2f} at step {outcome.get('step')}{record}"
         ax.set_title(title, loc="left", fontsize=TITLE_SIZE)
     else:
         names = [run.actors[key].name if key in run.actors else key for key in outcome.get("blockers", [])]
         blocked = f", blocked by {' and '.join(names)}" if names else ""
-        ax.set_title(f"{issue}: no agreement{blocked}", loc="left", fontsize=TITLE_SIZE, color="darkred")
+        title = f"{issue}: no agreement{blocked}{record}"
+        ax.set_title(title, loc="left", fontsize=TITLE_SIZE, color="darkred")
     ax.set_ylim(n_rows - 0.4, -0.6)
     ax.set_yticks([])
     ax.grid(axis="x", color="0.9", lw=0.8)
@@ -475,7 +642,7 @@ def _label_point(ax: Axes, text: str, x: float, y: float, on_left: bool, **font:
 
 
 def _outcome_label(run: RunData, key: str) -> str:
-    name = _shorten(run.actors[key].name, 22)
+    name = run.actors[key].name
     return f"{name} (left)" if key in run.walkouts else name
 
 
@@ -505,7 +672,8 @@ def _set_unit_axis(ax: Axes, axis: str, ends: tuple[str, str]) -> None:
     low, high = ends
     if axis == "y":
         ax.set_ylim(-0.05, 1.05)
-        ax.set_yticks([0, 0.25, 0.5, 0.75, 1], labels=[low, "0.25", "0.5", "0.75", high])
+        ax.set_yticks([0, 0.5, 1], labels=[low, "0.5", high])
+        ax.set_yticks([0.25, 0.75], minor=True)
         return
     ax.set_xlim(-0.02, 1.02)
     ax.set_xticks([0, 0.5, 1], labels=[low, "0.5", high])
@@ -526,15 +694,29 @@ def _message(ax: Axes, text: str) -> None:
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=10, color="0.4")
 
 
-def _actor_handles(run: RunData) -> list[Line2D]:
-    return [
+def _actor_handles(run: RunData) -> list[Artist]:
+    handles: list[Artist] = [
         Line2D([], [], color=style.colour, ls=style.linestyle, lw=1.8, label=style.label)
-        for style in run.actors.values()
+        for style in (run.actors[key] for key in run.named)
     ]
+    if run.others:
+        label = (
+            f"{len(run.others)} others: median, 10–90% and range\n(the weightiest {len(handles)} are named)"
+        )
+        handles.append(
+            Line2D([], [], color=OTHERS_COLOUR, lw=6, alpha=0.35, marker="_", mec="0.45", ms=14, label=label)
+        )
+    return handles
 
 
-def _position_marker_handles(run: RunData) -> list[Line2D]:
-    handles = []
+def _record_handle() -> Patch:
+    return Patch(
+        facecolor=(*RECORD_COLOUR[:3], 0.13), edgecolor=RECORD_COLOUR, ls="--", label="historical record"
+    )
+
+
+def _position_marker_handles(run: RunData) -> list[Artist]:
+    handles: list[Artist] = []
     if run.offers:
         handles.append(
             Line2D(
@@ -557,12 +739,14 @@ def _position_marker_handles(run: RunData) -> list[Line2D]:
         )
     if run.walkouts:
         handles.append(_walkout_handle())
+    if any(record.band for record in run.record.values()):
+        handles.append(_record_handle())
     return handles
 
 
-def _outcome_handles(run: RunData) -> list[Line2D]:
+def _outcome_handles(run: RunData) -> list[Artist]:
     roles = {style.role for style in run.actors.values()}
-    handles = [
+    handles: list[Artist] = [
         Line2D([], [], ls="none", marker=marker, color="0.4", ms=6, label=f"{role} ideal point")
         for role, marker in ROLE_MARKERS.items()
         if role in roles
@@ -573,6 +757,8 @@ def _outcome_handles(run: RunData) -> list[Line2D]:
         handles.append(Line2D([], [], color="black", lw=3, label="agreed value"))
     if run.nash:
         handles.append(_nash_handle())
+    if any(record.band for record in run.record.values()):
+        handles.append(_record_handle())
     return handles
 
 
@@ -602,7 +788,7 @@ def _text_width(renderer: RendererAgg, text: str, size: float = FONT_SIZE) -> fl
 
 
 def _layout(
-    fig: Figure, renderer: RendererAgg, grid: Grid, handles: Sequence[Line2D], title: str
+    fig: Figure, renderer: RendererAgg, grid: Grid, handles: Sequence[Artist], title: str
 ) -> list[Axes]:
     """Size the figure for `grid` plus a legend at its right, and return the grid's axes row by row."""
     legend_width, legend_height = _add_legend(fig, renderer, handles, title, grid.height - 0.3)
@@ -628,7 +814,7 @@ def _layout(
 
 
 def _add_legend(
-    fig: Figure, renderer: RendererAgg, handles: Sequence[Line2D], title: str, max_height: float
+    fig: Figure, renderer: RendererAgg, handles: Sequence[Artist], title: str, max_height: float
 ) -> tuple[float, float]:
     """Add a legend with as few columns as fit in `max_height` inches; return its width and height."""
     if not handles:
@@ -669,11 +855,21 @@ def _checked_trace(trace: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def _series(rows: pd.DataFrame, quantity: str) -> dict[tuple[str, str], Series]:
+    """Per (actor, issue), in order of first appearance, the steps and values of `quantity`."""
     selected = rows[rows["quantity"] == quantity]
-    return {
-        (str(actor), str(issue)): (group["step"].to_numpy(), group["value"].to_numpy(dtype=float))
-        for (actor, issue), group in selected.groupby(["actor", "issue"], sort=False)
-    }
+    if selected.empty:
+        return {}
+    actor_codes, actors = pd.factorize(selected["actor"].astype(str))
+    issue_codes, issues = pd.factorize(selected["issue"].astype(str))
+    codes = actor_codes * max(len(issues), 1) + issue_codes
+    order = np.argsort(codes, kind="stable")
+    starts = np.flatnonzero(np.diff(codes[order], prepend=-1))
+    steps = np.split(selected["step"].to_numpy()[order], starts[1:])
+    values = np.split(selected["value"].to_numpy(dtype=float)[order], starts[1:])
+    firsts = order[starts]
+    keys = [(str(actors[actor_codes[i]]), str(issues[issue_codes[i]])) for i in firsts]
+    by_key = dict(zip(keys, zip(steps, values, strict=True), strict=True))
+    return {keys[n]: by_key[keys[n]] for n in np.argsort(firsts, kind="stable")}
 
 
 def _offers(rows: pd.DataFrame) -> dict[str, Offers]:
@@ -725,16 +921,20 @@ TABLE_STYLE = {"name": "the table (no proposer)", "role": "table"}
 """How texts no actor proposed (a forecast, a neutral chair's draft) are labelled."""
 
 
-def _actor_styles(keys: Sequence[str], specs: Mapping[str, Mapping[str, Any]]) -> dict[str, ActorStyle]:
+def _actor_styles(
+    keys: Sequence[str], specs: Mapping[str, Mapping[str, Any]], others: frozenset[str] = frozenset()
+) -> dict[str, ActorStyle]:
     actors = [key for key in keys if key != TABLE]
+    named = [key for key in actors if key not in others]
+    colours = dict(zip(named, _palette(len(named)), strict=True))
     styles = {
         key: ActorStyle(
             key=key,
             name=str(specs.get(key, {}).get("name") or key),
             role=str(specs.get(key, {}).get("role") or "party"),
-            colour=colour,
+            colour=colours.get(key, OTHERS_COLOUR),
         )
-        for key, colour in zip(actors, _palette(len(actors)), strict=True)
+        for key in actors
     }
     if TABLE in keys:
         styles[TABLE] = ActorStyle(key=TABLE, colour=(0.0, 0.0, 0.0, 1.0), **TABLE_STYLE)
@@ -742,11 +942,12 @@ def _actor_styles(keys: Sequence[str], specs: Mapping[str, Mapping[str, Any]]) -
 
 
 def _palette(n: int) -> list[Colour]:
-    """`n` distinct colours: tab10 up to 10, tab20 (dark shades first) up to 20, then evenly from turbo."""
+    """`n` distinct colours: tab10 up to 10, tab20 without its greys (dark shades first) up to 18,
+    then evenly from turbo; grey stays for the actors grouped as others."""
     if n <= 10:
         return [(*colour, 1.0) for colour in _listed("tab10")[:n]]
-    if n <= 20:
-        tab20 = _listed("tab20")
+    if n <= 18:
+        tab20 = [colour for number, colour in enumerate(_listed("tab20")) if number not in (14, 15)]
         return [(*colour, 1.0) for colour in [*tab20[0::2], *tab20[1::2]][:n]]
     return [tuple(colour) for colour in colormaps["turbo"](np.linspace(0.03, 0.97, n))]
 
@@ -757,7 +958,7 @@ def _colour_of(run: RunData, key: str) -> Colour:
 
 
 def _issue_ends(meta: Mapping[str, str]) -> tuple[str, str]:
-    return _wrap(str(meta.get("low", "0")), 18), _wrap(str(meta.get("high", "1")), 18)
+    return _wrap(str(meta.get("low", "0")), END_WRAP), _wrap(str(meta.get("high", "1")), END_WRAP)
 
 
 def _subtitle(summary: Mapping[str, Any], steps: int) -> str:
@@ -771,11 +972,7 @@ def _subtitle(summary: Mapping[str, Any], steps: int) -> str:
 
 
 def _wrap(text: str, width: int) -> str:
-    return "\n".join(textwrap.wrap(text, width, max_lines=2, placeholder="…")) or text
-
-
-def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+    return "\n".join(textwrap.wrap(text, width, max_lines=END_LINES, placeholder="…")) or text
 
 
 def _ordered_unique(items: Sequence[str]) -> list[str]:

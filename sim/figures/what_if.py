@@ -9,6 +9,7 @@ parameters with the smallest changes, the frontier where it crosses one half, an
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ TORNADO_ROWS = 12
 DOWN, UP, CHOICE = (0.23, 0.47, 0.75, 1.0), (0.9, 0.5, 0.13, 1.0), (0.55, 0.55, 0.55, 1.0)
 FONT_SIZE = 8
 DPI = 120
+LABEL_WIDTH = 44
+"""Characters per line of a parameter's label; longer labels take two lines."""
 
 
 def write_what_if_plots(folder: Path, summary: Mapping[str, Any], rows: pd.DataFrame) -> list[Path]:
@@ -50,7 +53,7 @@ def draw_tornado(summary: Mapping[str, Any], rows: pd.DataFrame) -> Figure:
     """One panel per issue with a target: the smallest change of each parameter that flips it."""
     issues = [issue for issue, entry in summary["issues"].items() if entry.get("target")]
     shown = {issue: _tornado_rows(rows, issue) for issue in issues}
-    heights = [0.9 + 0.24 * max(1, len(frame)) for frame in shown.values()] or [1.2]
+    heights = [0.9 + _row_height(frame) * max(1, len(frame)) for frame in shown.values()] or [1.2]
     fig = Figure(figsize=(9.5, 1.1 + sum(heights)), dpi=DPI)
     FigureCanvasAgg(fig)
     spec = fig.add_gridspec(
@@ -134,7 +137,7 @@ def _tornado_panel(ax: Axes, summary: Mapping[str, Any], issue: str, frame: pd.D
             va="center",
             fontsize=FONT_SIZE - 1,
         )
-    ax.set_yticks(y, [_shorten(label, 48) for label in frame["parameter"]], fontsize=FONT_SIZE)
+    ax.set_yticks(y, [_wrap(label) for label in frame["parameter"]], fontsize=FONT_SIZE)
     ax.set_ylim(len(frame) - 0.5, -0.5)
     ax.grid(axis="x", color="0.92")
     ax.set_axisbelow(True)
@@ -175,8 +178,8 @@ def draw_pairs(summary: Mapping[str, Any], pairs: Mapping[str, Mapping[str, Any]
         if probability.min() < 0.5 <= probability.max():
             ax.contour(x, y, probability.T, levels=[0.5], colors="black", linewidths=1.5)
         ax.plot(*pair["baseline"], marker="o", ms=8, mfc="white", mec="black", ls="none", label="as stated")
-        ax.set_xlabel(_shorten(pair["labels"][0], 45), fontsize=FONT_SIZE)
-        ax.set_ylabel(_shorten(pair["labels"][1], 45), fontsize=FONT_SIZE)
+        ax.set_xlabel(_wrap(pair["labels"][0]), fontsize=FONT_SIZE)
+        ax.set_ylabel(_wrap(pair["labels"][1]), fontsize=FONT_SIZE)
         wanted = "fail" if pair["target"] == "failed" else "be agreed"
         ax.set_title(f"{issue}: where it would {wanted}", fontsize=9, loc="left")
         ax.tick_params(labelsize=FONT_SIZE)
@@ -188,5 +191,11 @@ def draw_pairs(summary: Mapping[str, Any], pairs: Mapping[str, Mapping[str, Any]
     return fig
 
 
-def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+def _wrap(text: str) -> str:
+    return textwrap.fill(text, LABEL_WIDTH, max_lines=2, placeholder="…")
+
+
+def _row_height(frame: pd.DataFrame) -> float:
+    """Inches per bar: room for two lines when a label wraps."""
+    fits = frame.empty or frame["parameter"].str.len().max() <= LABEL_WIDTH
+    return 0.24 if fits else 0.34

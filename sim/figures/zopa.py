@@ -4,12 +4,15 @@ Each panel shows, over the steps an issue was open, every veto player's acceptab
 in its colour, from the summary's `why.by_step`, `sim.analysis.explain`), the zone they leave
 (gold) or the gap between them (hatched), the texts on the table (from the trace: a dot where every
 veto player accepted it, a cross where one rejected it), the agreement, and, at the right edge,
-the ranges at the deadline. The title names the blockers of a failed issue.
+the ranges at the deadline. The title names the blockers of a failed issue. With more than
+`MAX_NAMED` veto players, the named ones (by default the first) keep their colours and the others
+are drawn as thin grey lines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,6 +20,7 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -30,6 +34,8 @@ FONT_SIZE = 8
 ZONE_COLOUR = (1.0, 0.8, 0.0, 0.5)
 GAP_HATCH = "////"
 BAND_ALPHA = 0.07
+MAX_NAMED = 12
+OTHERS_COLOUR = (0.45, 0.45, 0.45, 1.0)
 
 
 def zopa_issues(summary: Mapping[str, Any]) -> list[str]:
@@ -38,48 +44,65 @@ def zopa_issues(summary: Mapping[str, Any]) -> list[str]:
 
 
 def draw_zopa(
-    summary: Mapping[str, Any], trace: pd.DataFrame | None, colours: Mapping[str, Colour] | None = None
+    summary: Mapping[str, Any],
+    trace: pd.DataFrame | None,
+    colours: Mapping[str, Colour] | None = None,
+    named: Collection[str] | None = None,
 ) -> Figure:
-    """One panel per issue: the veto players' ranges over the steps, the zone or gap, the texts."""
+    """One panel per issue: the veto players' ranges over the steps, the zone or gap, the texts;
+    the veto players not in `named` (by default beyond the first `MAX_NAMED`) are drawn grey."""
     issues = zopa_issues(summary)
     colours = dict(colours or default_colours(summary))
-    rows = max(1, len(issues))
-    height = 1.0 + (PANEL_HEIGHT + PANEL_GAP) * rows
-    fig = Figure(figsize=(PANEL_WIDTH + 2.2, height), dpi=120)
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(rows, 1, squeeze=False)[:, 0]
-    fig.subplots_adjust(
-        left=0.08, right=0.76, top=1 - 0.85 / height, bottom=0.5 / height, hspace=PANEL_GAP / PANEL_HEIGHT
+    vetoes = list(
+        dict.fromkeys(a for issue in issues for a in summary["issues"][issue]["why"]["by_step"]["ranges"])
     )
+    shown = set(vetoes[:MAX_NAMED] if named is None else named)
+    colours = {
+        actor: OTHERS_COLOUR if actor in vetoes and actor not in shown else colour
+        for actor, colour in colours.items()
+    }
+    handles = _legend(
+        summary, [a for a in vetoes if a in shown], len(vetoes) - len(shown & set(vetoes)), colours
+    )
+    rows = max(1, len(issues))
+    height = max(1.0 + (PANEL_HEIGHT + PANEL_GAP) * rows, 1.3 + 0.2 * len(handles))
+    fig = Figure(figsize=(PANEL_WIDTH + 2.2, height), dpi=120, layout="constrained")
+    canvas = FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, 1, squeeze=False)[:, 0]
     if not issues:
         axes[0].set_axis_off()
         axes[0].text(0.5, 0.5, "no ranges to show", ha="center", va="center", transform=axes[0].transAxes)
     for ax, issue in zip(axes, issues, strict=False):
-        draw_issue(ax, summary, issue, _issue_rows(trace, issue), colours)
+        draw_issue(ax, summary, issue, _issue_rows(trace, issue), colours, shown)
     fig.suptitle(
         f"{summary.get('title', summary.get('scenario', ''))}: the zone of possible agreement\n"
         f"each {_veto_word(summary)}'s acceptable range, the texts on the table, and the zone or gap",
         fontsize=10,
     )
-    fig.legend(
-        handles=_legend(summary, issues, colours),
-        loc="upper left",
-        bbox_to_anchor=(0.775, 1 - 0.8 / height),
-        fontsize=FONT_SIZE,
-        frameon=False,
-    )
+    legend = fig.legend(handles=handles, loc="outside right center", fontsize=FONT_SIZE, frameon=False)
+    legend_width = legend.get_window_extent(canvas.get_renderer()).width / fig.dpi
+    fig.set_figwidth(PANEL_WIDTH + 0.9 + legend_width)
     return fig
 
 
 def draw_issue(
-    ax: Axes, summary: Mapping[str, Any], issue: str, rows: pd.DataFrame, colours: Mapping[str, Colour]
+    ax: Axes,
+    summary: Mapping[str, Any],
+    issue: str,
+    rows: pd.DataFrame,
+    colours: Mapping[str, Colour],
+    named: Collection[str] | None = None,
 ) -> None:
-    """One issue's panel."""
+    """One issue's panel; veto players outside `named` (when given) as thin grey lines."""
     entry = summary["issues"][issue]
     by_step = entry["why"]["by_step"]
     steps = np.asarray(by_step["steps"], dtype=float)
     lows, highs = _bounds(by_step["ranges"], len(steps))
+    others = [] if named is None else [actor for actor in lows if actor not in named]
+    _other_ranges(ax, steps, [lows[a] for a in others], [highs[a] for a in others])
     for (actor, low), high in zip(lows.items(), highs.values(), strict=True):
+        if actor in others:
+            continue
         ax.fill_between(steps, low, high, step="mid", color=colours.get(actor), alpha=BAND_ALPHA, lw=0)
         ax.step(steps, low, where="mid", color=colours.get(actor), lw=1.2)
         ax.step(steps, high, where="mid", color=colours.get(actor), lw=1.2)
@@ -96,6 +119,20 @@ def draw_issue(
     ax.grid(color="0.93", lw=0.6)
 
 
+def _other_ranges(
+    ax: Axes, steps: np.ndarray, lows: Sequence[np.ndarray], highs: Sequence[np.ndarray]
+) -> None:
+    """Of the unnamed veto players' ranges, the highest low end and the lowest high end: the
+    ends that bind, as grey lines."""
+    if not lows:
+        return
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        binding = (np.nanmax(np.array(lows), axis=0), np.nanmin(np.array(highs), axis=0))
+    for end in binding:
+        ax.step(steps, end, where="mid", color=OTHERS_COLOUR, lw=1.2, zorder=1)
+
+
 def _bounds(ranges: Mapping[str, Sequence[Sequence[float] | None]], count: int) -> tuple[dict, dict]:
     lows, highs = {}, {}
     for actor, values in ranges.items():
@@ -108,7 +145,8 @@ def _zone_and_gap(ax: Axes, steps: np.ndarray, lows: np.ndarray, highs: np.ndarr
     """Shade the zone all ranges share (green), or the gap between the furthest apart (red)."""
     if not lows.size:
         return
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         top_low, bottom_high = np.nanmax(lows, axis=0), np.nanmin(highs, axis=0)
     meet = top_low <= bottom_high
     ax.fill_between(steps, top_low, bottom_high, where=meet, step="mid", color=ZONE_COLOUR, lw=0)
@@ -164,16 +202,19 @@ def _deadline_ranges(
         return
     x = (steps.max() if steps.size else 0) + 1.0
     ranges = [(a, r) for a, r in deadline["ranges"].items() if r]
-    for number, (actor, (low, high)) in enumerate(ranges):
-        offset = (number - (len(ranges) - 1) / 2) * 0.18
-        ax.plot(
-            [x + offset] * 2,
-            [low, high],
-            color=colours.get(actor),
-            lw=3,
-            solid_capstyle="butt",
-            clip_on=False,
-        )
+    spacing = 0.18 if len(ranges) <= MAX_NAMED else 1.8 / len(ranges)
+    offsets = [(number - (len(ranges) - 1) / 2) * spacing for number in range(len(ranges))]
+    bars = LineCollection(
+        [
+            [(x + offset, low), (x + offset, high)]
+            for offset, (_, (low, high)) in zip(offsets, ranges, strict=True)
+        ],
+        colors=[colours.get(actor, OTHERS_COLOUR) for actor, _ in ranges],
+        linewidths=3 if len(ranges) <= MAX_NAMED else 0.6,
+        capstyle="butt",
+    )
+    bars.set_clip_on(False)
+    ax.add_collection(bars, autolim=False)
     ax.annotate(
         "deadline",
         (x, 1.03),
@@ -210,18 +251,27 @@ def _issue_rows(trace: pd.DataFrame | None, issue: str) -> pd.DataFrame:
     return trace[(trace["issue"] == issue) & trace["quantity"].isin(["offer", "accept"])]
 
 
-def _legend(summary: Mapping[str, Any], issues: Sequence[str], colours: Mapping[str, Colour]) -> list[Any]:
-    vetoes = []
-    for issue in issues:
-        vetoes.extend(summary["issues"][issue]["why"]["by_step"]["ranges"])
+def _legend(
+    summary: Mapping[str, Any], vetoes: Sequence[str], others: int, colours: Mapping[str, Colour]
+) -> list[Any]:
     handles: list[Any] = [
         Patch(
             facecolor=(*colours.get(actor, (0.5, 0.5, 0.5, 1.0))[:3], 0.35),
             edgecolor=colours.get(actor),
             label=f"{_name(summary, actor)}'s range",
         )
-        for actor in dict.fromkeys(vetoes)
+        for actor in vetoes
     ]
+    if others:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=OTHERS_COLOUR,
+                lw=0.8,
+                label=f"{others} other veto players:\nthe ends of their ranges that bind",
+            )
+        )
     handles += [
         Patch(facecolor=ZONE_COLOUR, label="zone of possible agreement"),
         Patch(facecolor="none", edgecolor="0.25", hatch=GAP_HATCH, label="gap between the ranges"),

@@ -22,7 +22,9 @@ def simulate(job: Job, progress: bool | None = None) -> Result:
     of a batch when the job asks for it."""
     seeds = job.seed + np.arange(job.replications, dtype=np.int64)
     keep_trace = job.trace or job.replications == 1
-    outcome = run_batch(job.scenario, job.protocol, seeds, trace=keep_trace, progress=progress)
+    outcome = run_batch(
+        job.scenario, job.protocol, seeds, trace=keep_trace, progress=progress, workers=job.workers
+    )
     return result_of(job, outcome)
 
 
@@ -42,7 +44,7 @@ def write_run(result: Result, folder: Path) -> Path:
         write_csv(folder / "trace.csv", result.trace)
     if result.job.plots:
         if len(result) == 1 and result.trace is not None:
-            write_run_plots(folder, expand_divisions(summary), result.trace)
+            write_run_plots(folder, expand_divisions(summary), result.trace, result.job.scenario)
         else:
             write_batch_plots(folder, summary, result.outcome)
     remove_stale_temporaries(folder)
