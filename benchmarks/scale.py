@@ -3,9 +3,19 @@
     python benchmarks/scale.py                 # everything (a few minutes)
     python benchmarks/scale.py --quick         # smaller growth curves
     python benchmarks/scale.py --negmas-python /path/to/venv/bin/python   # NegMAS from another environment
+    python benchmarks/scale.py --tables        # only the large tables, as whole command lines
+    python benchmarks/scale.py --tables --repeats 1 --actors 1000 --issues 3000   # quicker
 
 Prints medians with the machine, and draws how time grows with actors, issues and replications
 into results/benchmarks/scaling.png. Every timing runs on one core (BLAS threads pinned to 1).
+
+The large tables (`--tables`, also part of a full run) are written into a temporary folder:
+BDM actor tables of 1,000 and 5,000 random actors (`bdm_table`), run with and without plots, and a
+DEU III table of 3,000 issues made of `deu3_dev.csv`'s rows under new issue numbers (`deu3_table`),
+validated (`task=validate plots=false`). Each is run as a whole `python -m sim` process `--repeats`
+times: the median wall-clock seconds and the median peak resident memory of the process
+(`os.wait4`), against the targets: a 1,000-actor table with plots in under 10 s, a 3,000-issue
+validation under 1 GB.
 """
 
 from __future__ import annotations
@@ -16,6 +26,7 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 import argparse  # noqa: E402
+import csv  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
@@ -167,6 +178,96 @@ def draw(curves: dict[str, list[tuple[int, float]]], path: Path) -> None:
     figure.savefig(path, dpi=110)
 
 
+DEU3_DEV = HERE.parent / "data" / "deu3" / "deu3_dev.csv"
+TABLE_CASES = (
+    ("bdm", 1000, (), 10.0, None),
+    ("bdm", 1000, ("plots=false",), 10.0, None),
+    ("bdm", 5000, ("plots=false",), None, None),
+    ("deu3", 3000, ("task=validate", "plots=false"), None, 1024.0),
+)
+"""(format, size, overrides, target seconds, target MB): the large-table runs `--tables` times."""
+
+
+def bdm_table(actors: int, path: Path, seed: int = 0) -> Path:
+    """A BDM actor table of `actors` random actors: capabilities that sum to 1, positions on 1-10,
+    saliences on [0, 1]."""
+    rng = np.random.default_rng(seed)
+    capability = rng.uniform(0.1, 1.0, actors)
+    capability /= capability.sum()
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["Actor", "Capability", "Position", "Salience"])
+        for i in range(actors):
+            writer.writerow(
+                [f"actor{i}", f"{capability[i]:.6g}", f"{rng.uniform(1, 10):.3f}", f"{rng.uniform(0, 1):.3f}"]
+            )
+    return path
+
+
+def deu3_table(issues: int, path: Path) -> Path:
+    """A DEU III table of `issues` issues: the rows of `deu3_dev.csv` in turn, each under a new
+    issue number."""
+    header, capabilities, *rows = [line for line in DEU3_DEV.read_text().splitlines() if line.strip()]
+    issue_column = header.split("\t").index('"isnr"')
+    lines = [header, capabilities]
+    for number in range(issues):
+        fields = rows[number % len(rows)].split("\t")
+        fields[issue_column] = f'"b{number}"'
+        lines.append("\t".join(fields))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def timed_process(command: list[str], cwd: Path) -> tuple[float, float, int]:
+    """Run `command`: its wall-clock seconds, its peak resident memory in MB, its exit status."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.stderr is not None:
+        process.stderr.close()
+    return wall, usage.ru_maxrss / 1024, process.returncode
+
+
+def table_runs(repeats: int, actors: int | None = None, issues: int | None = None) -> None:
+    """Time each large-table case (`TABLE_CASES`, sizes optionally replaced) as a whole command
+    line, `repeats` times, and print the medians against the targets."""
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        for kind, size, overrides, seconds_target, memory_target in TABLE_CASES:
+            size = (actors if kind == "bdm" else issues) or size
+            path = work / f"{kind}{size}.csv"
+            if not path.exists():
+                (bdm_table if kind == "bdm" else deu3_table)(size, path)
+            command = [sys.executable, "-m", "sim", "scenario=table", f"scenario.path={path}", *overrides]
+            command += ["quiet=true", f"results={work / 'results'}"]
+            runs = [timed_process(command, work) for _ in range(repeats)]
+            what = f"{kind} table, {size:,} {'actors' if kind == 'bdm' else 'issues'}, "
+            what += " ".join(overrides) or "plots=true"
+            print(table_line(what, runs, seconds_target, memory_target), flush=True)
+
+
+def table_line(
+    what: str, runs: list[tuple[float, float, int]], seconds: float | None, megabytes: float | None
+) -> str:
+    """One case's line: median, least and most seconds, median peak MB, the targets, failures."""
+    walls = [wall for wall, _, _ in runs]
+    peak = statistics.median(peak for _, peak, _ in runs)
+    line = (
+        f"{what}: {statistics.median(walls):.1f} s (min {min(walls):.1f}, max {max(walls):.1f}), "
+        f"peak {peak:.0f} MB, median of {len(runs)}"
+    )
+    targets = [
+        f"target < {seconds:g} s" if seconds else "",
+        f"target < {megabytes:g} MB" if megabytes else "",
+    ]
+    if any(targets):
+        line += f" ({'; '.join(target for target in targets if target)})"
+    failed = [status for _, _, status in runs if status != 0]
+    return line + (f"; FAILED with exit status {failed}" if failed else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -174,7 +275,15 @@ def main() -> None:
     parser.add_argument(
         "--big-case", action="store_true", help="only the 200 x 50 x 1,000 case, in this process"
     )
+    parser.add_argument("--tables", action="store_true", help="only the large tables, as whole command lines")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each large table (median)")
+    parser.add_argument("--actors", type=int, help="the BDM tables' actors, instead of 1,000 and 5,000")
+    parser.add_argument("--issues", type=int, help="the DEU III table's issues, instead of 3,000")
     args = parser.parse_args()
+    if args.tables:
+        print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}", flush=True)
+        table_runs(args.repeats, args.actors, args.issues)
+        return
     if args.big_case:
         seconds, peak = big_case()
         print(
@@ -221,6 +330,7 @@ def main() -> None:
     path = Path("results") / "benchmarks" / "scaling.png"
     draw(curves, path)
     print(f"drawn: {path}")
+    table_runs(args.repeats)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -38,6 +37,10 @@ HONOURS_MAJORITY = frozenset({"alternating"})
 """Protocols that agree by a majority of the signatories when the scenario's decision rule says so."""
 INSIDE = 1e-9
 """How far a text may lie outside a range and still count as inside it (rounding)."""
+SEARCH_TOLERANCE = 1e-9
+"""`gap` takes the exact least widening over the points whose widening is this close to it."""
+CHUNK = 1 << 22
+"""Entries of the largest (points or veto players) x veto players array `gap` and `apart` build at once."""
 
 
 @dataclass(frozen=True)
@@ -121,28 +124,102 @@ def zone(low: np.ndarray, high: np.ndarray, enough: int) -> list[list[float]]:
 def gap(low: np.ndarray, high: np.ndarray, enough: int) -> float | None:
     """How far apart the ranges are: twice the least widening of every range that makes `enough`
     of them meet (under unanimity, the highest lower end minus the lowest upper end); 0 when they
-    meet, None when fewer than `enough` ranges are known."""
+    meet, None when fewer than `enough` ranges are known.
+
+    The least widening is the least, over the points p, of the `enough`-th smallest distance from p
+    to a range; it is reached at a low end, a high end or a midpoint between a low end and a high
+    end. It is found by bisection on the widening, and then taken exactly over the points within
+    `SEARCH_TOLERANCE` of it (`_near_optimal_points`)."""
     known = ~np.isnan(low) & ~np.isnan(high) & (low <= high)
     if enough < 1 or known.sum() < enough:
         return None
     lows, highs = low[known], high[known]
-    points = np.concatenate([lows, highs, ((lows[:, None] + highs[None, :]) / 2).ravel()])
-    distance = np.maximum(0.0, np.maximum(lows[None, :] - points[:, None], points[:, None] - highs[None, :]))
-    widening = np.sort(distance, axis=1)[:, enough - 1].min()
-    return float(2 * widening)
+    if _covered(lows, highs, 0.0, enough):
+        return 0.0
+    points = _near_optimal_points(lows, highs, _least_widening(lows, highs, enough))
+    return float(2 * _widening_at(lows, highs, points, enough).min())
+
+
+def _covered(lows: np.ndarray, highs: np.ndarray, widening: float, enough: int) -> bool:
+    """Whether some point lies in at least `enough` of the ranges widened by `widening` on each side."""
+    starts, ends = np.sort(lows - widening), np.sort(highs + widening)
+    inside = np.searchsorted(starts, starts, side="right") - np.searchsorted(ends, starts, side="left")
+    return bool(inside.max() >= enough)
+
+
+def _least_widening(lows: np.ndarray, highs: np.ndarray, enough: int) -> float:
+    """The least widening that makes `enough` ranges meet, by bisection (from above, to rounding)."""
+    below, above = 0.0, float(lows.max() - highs.min())
+    for _ in range(200):
+        middle = 0.5 * (below + above)
+        if not below < middle < above:
+            break
+        if _covered(lows, highs, middle, enough):
+            above = middle
+        else:
+            below = middle
+    return above
+
+
+def _near_optimal_points(lows: np.ndarray, highs: np.ndarray, widening: float) -> np.ndarray:
+    """The midpoints (low + high) / 2 of the pairs of ends 2·`widening` apart, and the ends near them,
+    to within `SEARCH_TOLERANCE`: where the least widening is reached."""
+    low_values, high_values = np.unique(lows), np.unique(highs)
+    target = low_values - 2 * widening
+    first = np.searchsorted(high_values, target - SEARCH_TOLERANCE, side="left")
+    last = np.searchsorted(high_values, target + SEARCH_TOLERANCE, side="right")
+    counts = last - first
+    which = np.repeat(np.arange(len(low_values)), counts)
+    partner = np.arange(counts.sum()) + np.repeat(first - (np.cumsum(counts) - counts), counts)
+    midpoints = np.unique((low_values[which] + high_values[partner]) / 2)
+    ends = np.unique(np.concatenate([lows, highs]))
+    near = np.searchsorted(midpoints, ends - SEARCH_TOLERANCE, side="left") < np.searchsorted(
+        midpoints, ends + SEARCH_TOLERANCE, side="right"
+    )
+    return np.concatenate([ends[near], midpoints])
+
+
+def _widening_at(lows: np.ndarray, highs: np.ndarray, points: np.ndarray, enough: int) -> np.ndarray:
+    """At each point, the `enough`-th smallest distance to a range, a block of points at a time."""
+    size = max(1, CHUNK // max(len(lows), 1))
+    out = []
+    for start in range(0, len(points), size):
+        block = points[start : start + size]
+        distance = np.maximum(
+            0.0, np.maximum(lows[None, :] - block[:, None], block[:, None] - highs[None, :])
+        )
+        out.append(np.partition(distance, enough - 1, axis=1)[:, enough - 1])
+    return np.concatenate(out)
 
 
 def apart(ranges: Ranges, column: int) -> list[dict[str, Any]]:
-    """The pairs of veto players whose ranges on `column` do not overlap, and by how much."""
-    pairs = []
-    for i, j in combinations(range(len(ranges.actors)), 2):
-        lows, highs = ranges.low[[i, j], column], ranges.high[[i, j], column]
-        if np.isnan(lows).any() or np.isnan(highs).any() or (lows > highs).any():
-            continue
-        distance = max(lows[0] - highs[1], lows[1] - highs[0])
-        if distance > INSIDE:
-            pairs.append({"actors": [ranges.actors[i], ranges.actors[j]], "gap": float(distance)})
-    return sorted(pairs, key=lambda pair: -pair["gap"])
+    """The pairs of veto players whose ranges on `column` do not overlap, and by how much: the
+    widest gap first, pairs in order of their first and then second veto player among equals."""
+    low, high = ranges.low[:, column], ranges.high[:, column]
+    rows = np.flatnonzero(~np.isnan(low) & ~np.isnan(high) & (low <= high))
+    first, second, gaps = _apart_pairs(low[rows], high[rows])
+    order = np.argsort(-gaps, kind="stable")
+    return [
+        {"actors": [ranges.actors[rows[i]], ranges.actors[rows[j]]], "gap": float(distance)}
+        for i, j, distance in zip(
+            first[order].tolist(), second[order].tolist(), gaps[order].tolist(), strict=True
+        )
+    ]
+
+
+def _apart_pairs(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs i < j of the ranges [low, high] more than `INSIDE` apart, in order, and their gaps."""
+    n = len(low)
+    size = max(1, CHUNK // max(n, 1))
+    firsts, seconds, gaps = [np.zeros(0, dtype=int)], [np.zeros(0, dtype=int)], [np.zeros(0)]
+    for start in range(0, n, size):
+        i = np.arange(start, min(start + size, n))[:, None]
+        distance = np.maximum(low[i] - high[None, :], low[None, :] - high[i])
+        first, second = np.nonzero((distance > INSIDE) & (np.arange(n)[None, :] > i))
+        firsts.append(first + start)
+        seconds.append(second)
+        gaps.append(distance[first, second])
+    return np.concatenate(firsts), np.concatenate(seconds), np.concatenate(gaps)
 
 
 def zone_report(ranges: Ranges, column: int, enough: int) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 import numpy as np
 
@@ -216,10 +217,12 @@ class Scenario:
     def n_columns(self) -> int:
         return len(self.columns)
 
-    @property
+    @cached_property
     def signatories(self) -> np.ndarray:
-        """The veto players, who sign the texts (a mask over the actors, present or not)."""
-        return np.array([role == Role.signatory for role in self.roles])
+        """The veto players, who sign the texts (a mask over the actors, present or not; read-only)."""
+        mask = np.array([role == Role.signatory for role in self.roles], dtype=bool)
+        mask.setflags(write=False)
+        return mask
 
     def role_label(self, index: int) -> str:
         """Actor `index`'s role in the scenario's own words (`labels`), else the generic name."""

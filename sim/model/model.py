@@ -104,8 +104,9 @@ class Talks(mesa.Model):
         self.observers = present.select(agent_type=Observer)
         mediators = present.select(agent_type=Mediator)
         self.mediator: Mediator | None = next(iter(mediators), None)
+        seated = list(self.signatories)
         for actor in self.actors:
-            actor.strategy.seat(list(self.signatories))
+            actor.strategy.seat(seated)
         self.accepting = np.zeros((replications, len(self.signatories), issues), dtype=bool)
         """Each present signatory's answer this step, per replication and issue."""
         self.last_answer = np.ones((replications, len(self.signatories), issues), dtype=bool)

@@ -34,8 +34,9 @@ class Strategy:
         """Raise UserError when the scenario does not fit this strategy (nothing by default)."""
 
     def seat(self, signatories: Sequence[Preferences]) -> None:
-        """Learn who signs (the present signatories, the actor itself among them if it signs)."""
-        self.signatories = list(signatories)
+        """Learn who signs (the present signatories, the actor itself among them if it signs); a
+        list is kept as given, so that every actor of a table shares the model's one list."""
+        self.signatories = signatories if isinstance(signatories, list) else list(signatories)
 
     def aspiration(self, tau: np.ndarray | float) -> np.ndarray | float:
         raise NotImplementedError

@@ -112,6 +112,8 @@ class Problem:
 Method = Callable[[Sequence[Problem]], list[Forecast]]
 """A forecasting method: from the issues' one-issue problems to a forecast of each."""
 BOOTSTRAP_RESAMPLES = 9999
+RESAMPLE_BLOCK = 256
+"""Bootstrap resamples whose errors are gathered at once (memory: this x issues x 16 bytes)."""
 BASELINE = "compromise"
 """The method every other is compared with (Achen 2006: the one published comparisons find hard to beat)."""
 
@@ -455,9 +457,8 @@ def paired_interval(errors: np.ndarray, baseline: np.ndarray, seed: int) -> list
     if np.ptp(gaps) == 0:
         return [float(gaps[0]), float(gaps[0])]
     result = stats.bootstrap(
-        (errors, baseline),
-        lambda a, b, axis: np.mean(a, axis=axis) - np.mean(b, axis=axis),
-        paired=True,
+        (np.arange(len(errors), dtype=np.min_scalar_type(len(errors) - 1)),),
+        lambda issues, axis: _mean_difference(errors, baseline, issues),
         vectorized=True,
         n_resamples=BOOTSTRAP_RESAMPLES,
         confidence_level=0.95,
@@ -466,6 +467,22 @@ def paired_interval(errors: np.ndarray, baseline: np.ndarray, seed: int) -> list
     )
     low, high = result.confidence_interval
     return [_finite_or_none(float(low)), _finite_or_none(float(high))]
+
+
+def _mean_difference(errors: np.ndarray, baseline: np.ndarray, issues: np.ndarray) -> np.ndarray:
+    """mean(errors) - mean(baseline) over each row of resampled issue numbers (the last axis),
+    `RESAMPLE_BLOCK` rows at a time, so that no resample of the errors is held whole.
+
+    Resampling the issue numbers and taking both errors at them is how `scipy.stats.bootstrap`
+    pairs two samples (`paired=True`); it draws the same numbers, and each row's means are
+    taken alone, so the intervals are those of the paired call. The issue numbers come in the
+    smallest integer type that holds them, so that the resamples scipy keeps are small too."""
+    rows = issues.reshape(-1, issues.shape[-1])
+    out = np.empty(len(rows))
+    for start in range(0, len(rows), RESAMPLE_BLOCK):
+        block = rows[start : start + RESAMPLE_BLOCK]
+        out[start : start + len(block)] = np.mean(errors[block], axis=-1) - np.mean(baseline[block], axis=-1)
+    return out.reshape(issues.shape[:-1])
 
 
 def describe_methods(methods: Mapping[str, Method]) -> dict[str, str]:
