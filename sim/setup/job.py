@@ -79,8 +79,9 @@ class Job:
 
     @property
     def keeps_trace(self) -> bool:
-        """Whether the run keeps its trace: a single run always, a batch when asked."""
-        return self.trace or self.replications == 1
+        """Whether the run keeps its trace: a single run always, a batch when asked; the other
+        tasks keep none."""
+        return self.task == Task.run and (self.trace or self.replications == 1)
 
     @property
     def size(self) -> RunSize:

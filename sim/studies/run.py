@@ -21,9 +21,8 @@ def simulate(job: Job, progress: bool | None = None) -> Result:
     """Run replications with seeds `seed`, `seed + 1`, ...; keep the trace of a single run, and
     of a batch when the job asks for it."""
     seeds = job.seed + np.arange(job.replications, dtype=np.int64)
-    keep_trace = job.trace or job.replications == 1
     outcome = run_batch(
-        job.scenario, job.protocol, seeds, trace=keep_trace, progress=progress, workers=job.workers
+        job.scenario, job.protocol, seeds, trace=job.keeps_trace, progress=progress, workers=job.workers
     )
     return result_of(job, outcome)
 
