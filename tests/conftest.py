@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from omegaconf import DictConfig
 
 from sim import NegotiationModel
@@ -48,3 +52,29 @@ def make_model(
 def astana_run():
     """One traced run of astana7 with seed 0."""
     return make_model(trace=True).run()
+
+
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "astana-sim-hypothesis")
+"""Hypothesis's caches (of the constants in the code) go to the system's temporary folder, not the
+repository: no `.hypothesis` folder appears."""
+settings.register_profile(
+    "ci",
+    max_examples=50,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "nightly",
+    max_examples=2500,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+"""Hypothesis's profile: `ci` (default) is derandomized, so every run draws the same examples;
+`nightly` (HYPOTHESIS_PROFILE=nightly) draws thousands per property, afresh each time. Neither
+keeps a `.hypothesis` database."""

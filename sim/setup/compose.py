@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import yaml
 from hydra import compose, initialize_config_dir
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -93,6 +94,26 @@ def compose_config(overrides: Sequence[str], with_hydra: bool = False) -> DictCo
             return compose("config", overrides=list(overrides), return_hydra_config=with_hydra)
     except (HydraException, OmegaConfBaseException) as error:
         raise UserError(explain(error, overrides)) from error
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise UserError(unreadable_file(error)) from error
+    except (ValueError, OverflowError, OSError) as error:
+        problem = (str(error).splitlines() or [type(error).__name__])[0]
+        raise UserError(
+            f"the configuration cannot be composed ({problem}): check the overrides and the files they name"
+        ) from error
+
+
+def unreadable_file(error: yaml.YAMLError | UnicodeDecodeError) -> str:
+    """The message for a configuration file that is not YAML, or not UTF-8 text."""
+    if isinstance(error, UnicodeDecodeError):
+        return (
+            f"a configuration file is not UTF-8 text (byte {error.object[error.start]:#04x} at position "
+            f"{error.start}): save the file as UTF-8"
+        )
+    mark = getattr(error, "problem_mark", None)
+    where = f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}" if mark else "a configuration file"
+    problem = getattr(error, "problem", None) or "not YAML"
+    return f"{where}: {problem}: fix the YAML there"
 
 
 def _unknown_key(overrides: Sequence[str], bad: str, full_key: str | None) -> str:
