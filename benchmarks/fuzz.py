@@ -234,12 +234,10 @@ def good_override(rng: random.Random, avoid: str) -> str:
     return f"{key.name}={rng.choice(key.good)}"
 
 
-def broken_syntax(rng: random.Random, interpolations: bool = True) -> str:
-    """An override Hydra's grammar cannot read, or one that reads as something unintended (with
-    `interpolations` false, none with `${...}`)."""
-    choices = [
-        override
-        for override in [
+def broken_syntax(rng: random.Random) -> str:
+    """An override Hydra's grammar cannot read, or one that reads as something unintended."""
+    return rng.choice(
+        [
             "seed='3",
             'seed="3',
             "seed=[",
@@ -262,15 +260,13 @@ def broken_syntax(rng: random.Random, interpolations: bool = True) -> str:
             "scenario.path=/tmp/a,b.csv",
             "seed=3 4",
         ]
-        if interpolations or "${" not in override
-    ]
-    return rng.choice(choices)
+    )
 
 
 # Cases
 
 
-def override_case(number: int, rng: random.Random, target: str, open_bugs: bool = True) -> Case:
+def override_case(number: int, rng: random.Random, target: str) -> Case:
     """A command line with one bad override (a value, a key or the syntax), and some good ones."""
     choice = rng.random()
     if choice < 0.6:
@@ -281,7 +277,7 @@ def override_case(number: int, rng: random.Random, target: str, open_bugs: bool 
         bad = f"{bad_key(rng)}={rng.choice(['1', '0.5', 'abc', 'true'])}"
         kind = "bad key"
     else:
-        bad = broken_syntax(rng, interpolations=open_bugs)
+        bad = broken_syntax(rng)
         kind = "broken syntax"
     scenario = rng.choice(
         ["scenario=astana7"] * 6 + ["+scenario=astana7", "scenario=nope", "scenario=''", ""]
@@ -302,20 +298,15 @@ def override_case(number: int, rng: random.Random, target: str, open_bugs: bool 
     return Case(number, target, kind, tuple(arg for arg in args if arg), bad=bad_here)
 
 
-YAML_KEPT = (0, 1, 6, 7)
-"""The damage to a scenario file that leaves it well-formed YAML in UTF-8."""
-
-
-def mutate_scenario(rng: random.Random, text: str, broken_yaml: bool = True) -> tuple[str, bytes, bool]:
-    """A scenario file's text damaged one way (with `broken_yaml` false, one that keeps it
-    well-formed YAML): its kind, bytes, and whether it must be refused."""
+def mutate_scenario(rng: random.Random, text: str) -> tuple[str, bytes, bool]:
+    """A scenario file's text damaged one way: its kind, bytes, and whether it must be refused."""
     lines = text.splitlines(keepends=True)
     numbers = [
         i
         for i, line in enumerate(lines)
         if any(f"{f}:" in line for f in ("capability", "reservation", "ideal", "salience"))
     ]
-    choice = rng.randrange(9) if broken_yaml else rng.choice(YAML_KEPT)
+    choice = rng.randrange(9)
     if choice == 0 and numbers:
         i = rng.choice(numbers)
         bad = rng.choice(["nan", "-1", "1e400", "abc", "''", "[1]", "{}", "null", "inf", "2e308"])
@@ -378,10 +369,10 @@ def mutate_scenario(rng: random.Random, text: str, broken_yaml: bool = True) -> 
     return "indentation", "".join(lines).encode(), False
 
 
-def scenario_case(number: int, rng: random.Random, target: str, broken_yaml: bool = True) -> Case:
+def scenario_case(number: int, rng: random.Random, target: str) -> Case:
     base = rng.choice(["astana7", "astana7", "rubinstein", "baron_ferejohn"])
     text = (SCENARIOS / f"{base}.yaml").read_text(encoding="utf-8").replace(f"name: {base}", "name: fuzz", 1)
-    kind, data, bad = mutate_scenario(rng, text, broken_yaml)
+    kind, data, bad = mutate_scenario(rng, text)
     args = ("hydra.searchpath=[file://{dir}]", "scenario=fuzz", "plots=false")
     return Case(number, target, f"scenario file: {kind}", args, (("scenario/fuzz.yaml", data),), bad=bad)
 
@@ -468,22 +459,20 @@ def table_case(number: int, rng: random.Random, target: str) -> Case:
     return Case(number, target, f"table ({source.parent.name}): {kind}", args, ((name, data),))
 
 
-def make_case(number: int, seed: int, target: str, open_bugs: bool = True) -> Case:
-    """Case `number` for `target`, the same for the same seed. With `open_bugs` false, the command
-    line gets none of the inputs of its two open bugs (README, "Fuzzing"): a scenario file that is
-    not well-formed YAML in UTF-8, and an override whose value is an interpolation `${...}`."""
+def make_case(number: int, seed: int, target: str) -> Case:
+    """Case `number` for `target`, the same for the same seed."""
     rng = random.Random(f"{seed}-{number}")
     if target == "reader":
         return table_case(number, rng, target)
     choice = rng.random()
     if choice < 0.6:
-        return override_case(number, rng, target, open_bugs)
+        return override_case(number, rng, target)
     if choice < 0.85:
-        return scenario_case(number, rng, target, open_bugs or target not in ("cli", "subprocess"))
+        return scenario_case(number, rng, target)
     return table_case(number, rng, target)
 
 
-def plan(cases: int, subprocesses: int, seed: int, open_bugs: bool = True) -> list[Case]:
+def plan(cases: int, subprocesses: int, seed: int) -> list[Case]:
     """`cases` cases in all: `subprocesses` of them run as processes, the rest divided by `SHARES`."""
     rest = cases - subprocesses
     counts = {target: round(rest * SHARES[target]) for target in TARGETS}
@@ -491,7 +480,7 @@ def plan(cases: int, subprocesses: int, seed: int, open_bugs: bool = True) -> li
     targets = [target for target in TARGETS for _ in range(counts[target])]
     targets += ["subprocess"] * subprocesses
     random.Random(seed).shuffle(targets)
-    return [make_case(number, seed, target, open_bugs) for number, target in enumerate(targets)]
+    return [make_case(number, seed, target) for number, target in enumerate(targets)]
 
 
 # Running a case
@@ -716,19 +705,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--subprocesses", type=int, default=150, help="of them, run as processes (150)")
     parser.add_argument("--workers", type=int, default=2, help="processes running cases (2)")
     parser.add_argument("--seed", type=int, default=0, help="the cases' seed (0)")
-    parser.add_argument(
-        "--without-open-bugs",
-        action="store_true",
-        help="give the command line none of the inputs of its open bugs (broken YAML, ${...} values)",
-    )
     args = parser.parse_args(argv)
 
     def progress(done: int) -> None:
         if done % 500 == 0:
             print(f"  {done} cases done", file=sys.stderr, flush=True)
 
-    open_bugs = not args.without_open_bugs
-    cases = plan(args.cases, min(args.subprocesses, args.cases), args.seed, open_bugs)
+    cases = plan(args.cases, min(args.subprocesses, args.cases), args.seed)
     report = fuzz(cases, args.workers, progress)
     print(report.text())
     return 1 if report.failures() else 0

@@ -19,9 +19,10 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import hydra
+import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException
 from hydra.types import RunMode
@@ -40,7 +41,7 @@ from sim.outputs.files import (
 from sim.outputs.report import run_info, write_index, write_report
 from sim.outputs.text import one_line
 from sim.setup.catalog import config_dir
-from sim.setup.compose import explain, normalise
+from sim.setup.compose import explain, normalise, uncomposable, unreadable_file
 from sim.setup.job import Job, job_from_config, jobs_of
 from sim.setup.schema import Task, register_configs
 from sim.studies.objective import check_objective, objective_line, objective_value
@@ -85,9 +86,10 @@ def run_task(cfg: DictConfig) -> float | None:
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
-    job_line = f"[job {hydra_cfg.job.num}] {' '.join(hydra_cfg.overrides.task)}" if multirun else None
+    typed = tuple(map(str, cast(list, OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False))))
+    job_line = f"[job {hydra_cfg.job.num}] {' '.join(typed)}" if multirun else None
     try:
-        job = job_from_config(cfg, overrides=tuple(hydra_cfg.overrides.task))
+        job = job_from_config(cfg, overrides=typed)
         check_objective(job)
         return objective_value(job, execute(job, output_dir, job_line))
     except UserError as error:
@@ -203,7 +205,18 @@ def main() -> None:
         hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(run_task)()
     except (HydraException, OmegaConfBaseException) as error:
         fail(str(user_error_in(error) or explain(error, overrides)))
+    except (yaml.YAMLError, ValueError, OverflowError) as error:
+        if HydraConfig.initialized():
+            raise
+        clean_up(folders.created, multirun=is_multirun(argv), salvaging=False)
+        fail(
+            unreadable_file(error)
+            if isinstance(error, yaml.YAMLError | UnicodeDecodeError)
+            else uncomposable(error)
+        )
     except OSError as error:
+        if not HydraConfig.initialized():
+            fail(uncomposable(error))
         kept = clean_up(folders.created, multirun=is_multirun(argv), salvaging=True)
         fail(f"{unwritable(error)}: {no_room_or_no_access(error)}{kept}")
     except KeyboardInterrupt as error:

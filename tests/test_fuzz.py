@@ -26,7 +26,7 @@ def sample() -> list[fuzz.Case]:
     cases = []
     for target, count in SAMPLE.items():
         for _ in range(count):
-            cases.append(fuzz.make_case(len(cases), SEED, target, open_bugs=False))
+            cases.append(fuzz.make_case(len(cases), SEED, target))
     return cases
 
 

@@ -430,3 +430,23 @@ def test_a_row_with_no_actor_name_is_refused(tmp_path, text, expected):
     (tmp_path / "t.csv").write_text(text)
     with pytest.raises(UserError, match=expected):
         read_table(tmp_path / "t.csv")
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("=3", "the configuration cannot be composed"),
+        ("scenario.actors.us.ideal.demining=-9" + "9" * 400, "int too large to convert to float"),
+        ("scenario.actors.turkey.capability=${oops}", "Interpolation key 'oops' not found"),
+        ("seed=${seed}", "an interpolation ${...} in the configuration cannot be resolved"),
+    ],
+)
+def test_what_hydra_cannot_compose_or_resolve_in_a_single_run_is_one_line(tmp_path, override, expected):
+    assert_refused(sim_command("scenario=astana7", override, cwd=tmp_path), tmp_path, expected)
+
+
+def test_rubinstein_players_who_both_never_discount_are_refused(tmp_path):
+    result = sim_command(
+        "scenario=rubinstein", "scenario.actors.p1.discount=1", "scenario.actors.p2.discount=1", cwd=tmp_path
+    )
+    assert_refused(result, tmp_path, "both players' discount is 1")

@@ -97,10 +97,13 @@ def compose_config(overrides: Sequence[str], with_hydra: bool = False) -> DictCo
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise UserError(unreadable_file(error)) from error
     except (ValueError, OverflowError, OSError) as error:
-        problem = (str(error).splitlines() or [type(error).__name__])[0]
-        raise UserError(
-            f"the configuration cannot be composed ({problem}): check the overrides and the files they name"
-        ) from error
+        raise UserError(uncomposable(error)) from error
+
+
+def uncomposable(error: BaseException) -> str:
+    """The message for a configuration Hydra could not compose for a reason of its own."""
+    problem = (str(error).splitlines() or [type(error).__name__])[0]
+    return f"the configuration cannot be composed ({problem}): check the overrides and the files they name"
 
 
 def unreadable_file(error: yaml.YAMLError | UnicodeDecodeError) -> str:

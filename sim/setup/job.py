@@ -8,6 +8,7 @@ configuration can fail runs here, before anything is written.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import math
@@ -110,6 +111,13 @@ def job_from_config(cfg: DictConfig, overrides: tuple[str, ...] = ()) -> Job:
         raise UserError("no scenario chosen\n" + scenario_list())
     check_known_keys(cfg)
     check_booleans(cfg, overrides)
+    try:
+        OmegaConf.resolve(copy.deepcopy(cfg))
+    except OmegaConfBaseException as error:
+        raise UserError(
+            f"{explain(error, [])}: an interpolation ${{...}} in the configuration cannot be resolved; "
+            "give the value itself"
+        ) from error
     try:
         container = OmegaConf.to_container(cfg.scenario, resolve=True, throw_on_missing=True)
         protocol = OmegaConf.to_object(cfg.protocol)

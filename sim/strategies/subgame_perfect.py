@@ -39,6 +39,11 @@ class SubgamePerfect(Strategy):
                 f"scenario.actors.{actor}.strategy is subgame_perfect, which needs exactly one issue: "
                 "use time_dependent for several"
             )
+        if all(scenario.discount[i] >= 1.0 for i in signatories):
+            raise UserError(
+                f"scenario.actors.{actor}.strategy is subgame_perfect, and both players' discount is 1: "
+                "Rubinstein's split needs at least one below 1 (give one of them a discount such as 0.99)"
+            )
 
     @property
     def other(self) -> Preferences:
