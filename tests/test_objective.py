@@ -92,8 +92,6 @@ def test_intervals_and_choices_are_checked_at_each_end_and_value():
         preflight(["-m", "scenario=astana7", f"{SALIENCE}=interval(0.1, -0.5)"])
 
 
-
-
 def test_the_optuna_experiment_passes_the_preflight():
     preflight(["-m", "+experiment=turkey_detainees_optuna"])
     cfg = compose_config(["+experiment=turkey_detainees_optuna", "hydra/sweeper=optuna"], with_hydra=True)
