@@ -149,3 +149,17 @@ def test_a_bad_issue_on_the_command_line_exits_2_with_one_line_and_no_folder(tmp
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip().count("\n") == 0 and "what_if.issue is 'detainez'" in done.stderr
     assert not (tmp_path / "results").exists() or not any((tmp_path / "results").rglob("*"))
+
+
+@pytest.mark.slow
+def test_a_series_is_studied_round_by_round_on_the_issues_of_each_agenda(tmp_path):
+    job = sim.load("astana_series", task="what_if", plots=False, **{"what_if.issue": "detainees"})
+    summary, line, text = execute_what_if(job, tmp_path)
+    assert sorted(summary["rounds"]) == [2, 3, 6, 7]
+    for number, study in summary["rounds"].items():
+        assert list(study["issues"]) == ["detainees"]
+        stored = json.loads((tmp_path / f"round_{number}" / "what_if.json").read_text())
+        assert stored["issues"]["detainees"]["changes_found"] == study["issues"]["detainees"]["changes_found"]
+    stored_rounds = json.loads((tmp_path / "what_if.json").read_text())["rounds"]
+    assert stored_rounds.keys() == {"2", "3", "6", "7"}
+    assert "Round 7" in text and "round 2:" in line

@@ -146,7 +146,7 @@ def job_from_config(cfg: DictConfig, overrides: tuple[str, ...] = ()) -> Job:
     check_series_task(task, scenario, series)
     what_if = None
     if task == Task.what_if:
-        what_if = what_if_job(section(cfg, "what_if"), scenario, series is not None)
+        what_if = what_if_job(section(cfg, "what_if"), scenario)
     sensitivity = None
     if task == Task.sensitivity:
         sensitivity = sensitivity_job(section(cfg, "sensitivity"))

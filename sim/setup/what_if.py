@@ -62,13 +62,9 @@ def _whole(settings: Mapping[Any, Any], key: str, default: int, least: int) -> i
     return int(value)
 
 
-def what_if_job(settings: Mapping[Any, Any], scenario: Scenario, series: bool = False) -> WhatIfJob:
-    """Build and check the what-if part of a job (raises UserError)."""
-    if series:
-        raise UserError(
-            f"task=what_if studies one negotiation; scenario '{scenario.name}' is a series of rounds: "
-            "use task=replay, forecast, backtest or calibrate, or a scenario of one round"
-        )
+def what_if_job(settings: Mapping[Any, Any], scenario: Scenario) -> WhatIfJob:
+    """Build and check the what-if part of a job (raises UserError); for a series, `scenario` is
+    its base scenario and every round studies the issues on its agenda."""
     issue = settings.get("issue")
     names = scenario.issue_names
     if issue is not None and str(issue) not in names:

@@ -40,7 +40,6 @@ it (agreed or not, and the agreed value within the recorded band). The share, wi
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 import time
@@ -56,7 +55,6 @@ from SALib.sample import morris as morris_sampling
 from SALib.util import scale_samples
 from scipy.stats import binomtest, norm, qmc
 
-from sim.core.scenario import Record
 from sim.core.variants import variants_from_keys
 from sim.errors import UserError
 from sim.figures.sensitivity import write_sensitivity_plots
@@ -64,16 +62,15 @@ from sim.model.model import NOT_YET
 from sim.outputs.files import write_csv, write_json
 from sim.outputs.outcome import Outcome
 from sim.outputs.summary import record_matches
-from sim.series.rounds import plan_round
 from sim.setup.job import Job
 from sim.setup.sensitivity import Grouping, SensitivityJob, SensitivityMethod
 from sim.studies.batch import run_batch
+from sim.studies.series import round_negotiations
 from sim.studies.what_if import CELLS_PER_CALL, VARIANT, Knob, knobs
 
 RARE = 0.01
 """A metric that differs from its most common value in fewer than this share of the points gets
 no indices: a handful of rare events is no estimate of a share of the variance."""
-PARTIAL = "recorded as a partial (procedural) outcome: the substantive text was not agreed"
 VALUE_AGREEMENT = 0.5
 """An issue agreed in fewer than this share of all runs gets no value indices."""
 CONFIDENCE = 0.95
@@ -745,32 +742,12 @@ def execute_sensitivity(job: Job, folder: Path) -> tuple[dict[str, Any], str, st
     return summary, one_line(summary), sensitivity_text(summary)
 
 
-def round_jobs(job: Job) -> Iterator[tuple[int, Job]]:
-    """Each round of a series' record on a modelled issue: its negotiation at the table as the series
-    plans it (events and the mechanisms that prepare the actors applied), with its recorded
-    outcomes as the record; a partial (procedural) outcome counts as the substantive text not agreed."""
-    series = job.series
-    assert series is not None
-    modelled = set(series.spec.base.issue_names)
-    for number in series.record.numbers:
-        outcomes = series.record.rounds[number].outcomes
-        if not modelled & set(outcomes):
-            continue
-        plan = plan_round(series.spec, series.record, number, series.spec.values(), series.switches)
-        record = {
-            issue: Record(outcomes[issue] == 1.0, note=PARTIAL if outcomes[issue] == 0.5 else "")
-            for issue in plan.agenda
-            if issue in outcomes and not math.isnan(outcomes[issue])
-        }
-        yield number, job.replace(scenario=dataclasses.replace(plan.scenario, record=record), series=None)
-
-
 def execute_rounds(job: Job, folder: Path) -> tuple[dict[str, Any], str, str]:
     """One study per round of a series; `sensitivity.csv` and `robustness.json` gather the rounds'."""
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     rounds, frames = {}, []
-    for number, round_job in round_jobs(job):
+    for number, round_job in round_negotiations(job):
         summary, rows = write_sensitivity(run_sensitivity(round_job), folder / f"round_{number}")
         rounds[number] = summary
         frames.append(pd.concat([pd.DataFrame({"round": [number] * len(rows)}), rows], axis=1))

@@ -20,7 +20,7 @@ import dataclasses
 import json
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ import pandas as pd
 import yaml
 from scipy.optimize import differential_evolution
 
-from sim.core.scenario import Scenario
+from sim.core.scenario import Record, Scenario
 from sim.errors import UserError
 from sim.figures.series import write_backtest_plot, write_timeline_plot
 from sim.outputs.files import remove_stale_temporaries, write_atomically, write_csv, write_json
@@ -433,6 +433,31 @@ def round_file(job: Job, forecast: RoundForecast) -> dict[str, Any]:
         ],
         "issues": issues,
     }
+
+
+PARTIAL = "recorded as a partial (procedural) outcome: the substantive text was not agreed"
+
+
+def round_negotiations(job: Job) -> Iterator[tuple[int, Job]]:
+    """Each round of a series' record on a modelled issue, as a job of one negotiation: the round's
+    negotiation at the table as the series plans it (events, and the mechanisms that prepare the
+    actors, at the stated values), with its recorded outcomes as the record; a partial
+    (procedural) outcome counts as the substantive text not agreed. The mechanisms that act on
+    outcomes (linkage, leverage, the procedural fallback) and the uncertainty draws stay out."""
+    series = job.series
+    assert series is not None
+    modelled = set(series.spec.base.issue_names)
+    for number in series.record.numbers:
+        outcomes = series.record.rounds[number].outcomes
+        if not modelled & set(outcomes):
+            continue
+        plan = plan_round(series.spec, series.record, number, series.spec.values(), series.switches)
+        record = {
+            issue: Record(outcomes[issue] == 1.0, note=PARTIAL if outcomes[issue] == 0.5 else "")
+            for issue in plan.agenda
+            if issue in outcomes and not math.isnan(outcomes[issue])
+        }
+        yield number, job.replace(scenario=dataclasses.replace(plan.scenario, record=record), series=None)
 
 
 def write_replay(job: Job, folder: Path) -> dict[str, Any]:

@@ -115,12 +115,16 @@ def forecast_metrics(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def what_if_metrics(summary: dict[str, Any]) -> dict[str, Any]:
-    """The metrics of a what-if study (`what_if.json`): per issue its probability of agreement and
-    the number of changes found that reach its target."""
+    """The metrics of a what-if study (`what_if.json`): per issue (per round of a series) its
+    probability of agreement and the number of changes found that reach its target."""
+    studies = (
+        {"": summary} if "issues" in summary else {f"round_{n}.": r for n, r in summary["rounds"].items()}
+    )
     row: dict[str, Any] = {}
-    for issue, entry in summary["issues"].items():
-        row[f"{issue}.p_agreed"] = entry["agreement_probability"]
-        row[f"{issue}.changes_found"] = entry["changes_found"]
+    for prefix, study in studies.items():
+        for issue, entry in study["issues"].items():
+            row[f"{prefix}{issue}.p_agreed"] = entry["agreement_probability"]
+            row[f"{prefix}{issue}.changes_found"] = entry["changes_found"]
     return row
 
 

@@ -46,6 +46,7 @@ from sim.protocols import ProtocolConfig
 from sim.setup.job import Job, check_fit
 from sim.setup.what_if import WhatIfJob, WhatIfTarget
 from sim.studies.batch import run_batch
+from sim.studies.series import round_negotiations
 
 VARIANT, PRESENCE, PROTOCOL = "variant", "presence", "protocol"
 """How a parameter is changed: as a variant of a batch, or by one batch per value."""
@@ -777,7 +778,32 @@ def pairs_table(result: WhatIf) -> pd.DataFrame:
 
 
 def execute_what_if(job: Job, folder: Path) -> tuple[dict[str, Any], str, str]:
-    """Run the study and write its folder; return what it wrote, a one-line summary and the report."""
+    """Run the study and write its folder (for a series, one study per round, each in
+    `round_<n>/`); return what it wrote, a one-line summary and the report."""
+    if job.series is not None:
+        return execute_rounds(job, folder)
     summary = write_what_if(run_what_if(job), folder)
-    found = ", ".join(f"{issue} {entry['changes_found']}" for issue, entry in summary["issues"].items())
-    return summary, f"what if: changes found per issue: {found}", what_if_text(summary)
+    return summary, f"what if: changes found per issue: {found(summary)}", what_if_text(summary)
+
+
+def found(summary: dict[str, Any]) -> str:
+    return ", ".join(f"{issue} {entry['changes_found']}" for issue, entry in summary["issues"].items())
+
+
+def execute_rounds(job: Job, folder: Path) -> tuple[dict[str, Any], str, str]:
+    """One study per round of a series, of the issues on its agenda; `what_if.json` gathers them."""
+    assert job.what_if is not None
+    folder.mkdir(parents=True, exist_ok=True)
+    rounds: dict[int, dict[str, Any]] = {}
+    for number, round_job in round_negotiations(job):
+        issues = tuple(i for i in job.what_if.issues if i in round_job.scenario.issue_names)
+        if issues:
+            settings = dataclasses.replace(job.what_if, issues=issues)
+            rounds[number] = write_what_if(
+                run_what_if(round_job.replace(what_if=settings)), folder / f"round_{number}"
+            )
+    summary = {"scenario": job.scenario.name, "title": job.scenario.title, "rounds": rounds}
+    write_json(folder / "what_if.json", summary)
+    text = "\n\n".join(f"Round {n}\n{what_if_text(r)}" for n, r in rounds.items())
+    lines = "; ".join(f"round {n}: {found(r)}" for n, r in rounds.items())
+    return summary, f"what if per round: changes found {lines}", text
