@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import sim
+from sim.figures.run import RecordMark
 from sim.figures.sweep import figures_of, is_discrete, pooled_agreement, sweep_figures
 from sim.outputs.summary import wilson_interval
 from sim.studies.sweep import job_metrics
@@ -110,3 +111,18 @@ def test_a_study_over_two_continuous_keys_is_one_series_per_panel_and_a_scatter(
     texts = [text.get_text() for text in figures[f"sweep_{KEY}.png"].texts]
     assert any("differ in scenario.actors.turkey.reservation" in text.replace("\n", " ") for text in texts)
     assert figures["heatmap.png"].axes[0].collections, "the jobs' points, coloured by P(agreement)"
+
+
+def test_the_record_is_marked_on_each_issues_agreement_and_value(row):
+    table = sweep_table(row, {KEY: [0.3, 0.5]})
+    record = {"zones": RecordMark(True, 0.4, 0.7), "detainees": RecordMark(False)}
+    figures = sweep_figures(table, [KEY], CAPTION, record)
+    zones, detainees, demining = figures[f"sweep_{KEY}.png"].axes[:3]
+    dashed = {
+        name: [line.get_ydata()[0] for line in axes.get_lines() if line.get_linestyle() == "--"]
+        for name, axes in (("zones", zones), ("detainees", detainees), ("demining", demining))
+    }
+    assert dashed == {"zones": [1.0], "detainees": [0.0], "demining": []}
+    value = figures[f"sweep_{KEY}_values.png"].axes[0]
+    (band,) = value.patches
+    assert band.get_y() == pytest.approx(0.4) and band.get_height() == pytest.approx(0.3)

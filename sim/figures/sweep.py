@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.figures.run import RecordMark
 from sim.figures.study import interval_spread, save_figure
 from sim.outputs.summary import wilson_interval
 
@@ -59,6 +60,7 @@ MEASURE_NAMES = {
     "n_issues": "issues scored",
 }
 PROBABILITIES = {"record_match_probability"}
+RECORD_COLOUR = "forestgreen"
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,10 @@ class Panel:
     metrics: tuple[Metric, ...]
     empty: str = "no value in any job"
     """What the panel says when no job has a value."""
+    issue: str | None = None
+    shows: str = ""
+    """For an issue's panel, what of its outcome it draws: `agreement` or `value` (which the
+    historical record marks), else empty."""
 
     @property
     def probability(self) -> bool:
@@ -112,15 +118,25 @@ class Group:
 
 
 def write_sweep_plots(
-    sweep_dir: Path, table: pd.DataFrame, swept: list[str], caption: str = ""
+    sweep_dir: Path,
+    table: pd.DataFrame,
+    swept: list[str],
+    caption: str = "",
+    record: Mapping[str, RecordMark] | None = None,
 ) -> list[Path]:
     """Every metric against each swept key; a heatmap of the agreement probabilities when two keys
-    are swept. `caption` (the settings common to all jobs) goes under every figure."""
-    figures = sweep_figures(table, swept, caption)
+    are swept. `caption` (the settings common to all jobs) goes under every figure; `record` (what
+    the scenario's historical record says per issue) is marked on the issues' panels."""
+    figures = sweep_figures(table, swept, caption, record or {})
     return [save_figure(figure, sweep_dir / name) for name, figure in figures.items()]
 
 
-def sweep_figures(table: pd.DataFrame, swept: Sequence[str], caption: str = "") -> dict[str, Figure]:
+def sweep_figures(
+    table: pd.DataFrame,
+    swept: Sequence[str],
+    caption: str = "",
+    record: Mapping[str, RecordMark] | None = None,
+) -> dict[str, Figure]:
     """The figures of `write_sweep_plots`, by file name."""
     issues = _prefixes(table, ".agreement_probability")
     figures = {}
@@ -130,7 +146,7 @@ def sweep_figures(table: pd.DataFrame, swept: Sequence[str], caption: str = "") 
             figures[f"sweep_{_file_part(key)}.png"] = _categories(table, key, swept, issues, caption)
             planned.pop("", None)
         for suffix, plan in planned.items():
-            figure = _panels_figure(table, key, swept, plan, caption)
+            figure = _panels_figure(table, key, swept, plan, caption, record or {})
             figures[f"sweep_{_file_part(key)}{suffix}.png"] = figure
     if len(swept) == 2 and issues:
         figures["heatmap.png"] = _heatmap(table, list(swept), issues, caption)
@@ -175,7 +191,8 @@ def figures_of(table: pd.DataFrame, swept: Sequence[str]) -> dict[str, Plan]:
 
 def _issue_mean(issue: str, statistic: str, label: str) -> Panel:
     metric = Metric(f"{issue}.{statistic}", label, unit=statistic == "value_mean")
-    return Panel(f"{issue}: {label}", (metric,), NEVER_AGREED)
+    shows = "value" if statistic == "value_mean" else ""
+    return Panel(f"{issue}: {label}", (metric,), NEVER_AGREED, issue, shows)
 
 
 def _issue_agreement(issue: str) -> Panel:
@@ -186,7 +203,7 @@ def _issue_agreement(issue: str) -> Panel:
         f"{issue}.interval_high",
         probability=True,
     )
-    return Panel(f"{issue}: P(agreement), 95% interval", (metric,))
+    return Panel(f"{issue}: P(agreement), 95% interval", (metric,), issue=issue, shows="agreement")
 
 
 def _issue_forecast(issue: str) -> Panel:
@@ -309,7 +326,14 @@ def is_discrete(values: np.ndarray) -> bool:
     return len(distinct) < JOINED_FROM or bool(np.all(distinct == np.round(distinct)))
 
 
-def _panels_figure(table: pd.DataFrame, key: str, swept: Sequence[str], plan: Plan, caption: str) -> Figure:
+def _panels_figure(
+    table: pd.DataFrame,
+    key: str,
+    swept: Sequence[str],
+    plan: Plan,
+    caption: str,
+    record: Mapping[str, RecordMark],
+) -> Figure:
     panels = plan.panels
     columns = min(plan.columns, len(panels))
     rows = math.ceil(len(panels) / columns)
@@ -325,12 +349,26 @@ def _panels_figure(table: pd.DataFrame, key: str, swept: Sequence[str], plan: Pl
     several = any(len(panel.metrics) > 1 for panel in panels)
     for axes, panel in zip(grid.flat, panels, strict=False):
         handles |= _draw_panel(axes, panel, groups, key, axis, several)
+        handles |= _mark_record(axes, panel, record.get(panel.issue or ""))
         _label_axes(axes, panel, key, axis, panel.unit(table))
     for axes in grid.flat[len(panels) :]:
         axes.set_axis_off()
     figure.suptitle(f"{plan.title} against {key}", fontsize=11)
     _finish(figure, handles, caption)
     return figure
+
+
+def _mark_record(axes: Any, panel: Panel, mark: RecordMark | None) -> dict[str, Any]:
+    """The historical record on an issue's panel: a dashed line at 1 (agreed) or 0 (not) on its
+    agreement, the recorded band on its agreed value; return the legend's handle."""
+    if mark is None:
+        return {}
+    if panel.shows == "agreement":
+        line = axes.axhline(1.0 if mark.agreed else 0.0, color=RECORD_COLOUR, linestyle="--", linewidth=1.2)
+        return {"record (1 agreed, 0 not)": line}
+    if panel.shows == "value" and mark.band is not None:
+        return {"recorded band": axes.axhspan(*mark.band, color=RECORD_COLOUR, alpha=0.12, linewidth=0)}
+    return {}
 
 
 def _draw_panel(

@@ -24,7 +24,7 @@ import itertools
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -39,6 +39,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.errors import UserError
+from sim.figures.run import RecordMark
 from sim.figures.sweep import write_sweep_plots
 from sim.outputs.files import (
     interrupted_status,
@@ -401,7 +402,7 @@ def aggregate_sweep(sweep_dir: Path, plots: bool = True, index_root: Path | None
         settings = settings_of(started, swept)
         write_csv(sweep_dir / "sweep.csv", table)
         if plots and swept:
-            write_sweep_plots(sweep_dir, table, swept, settings.caption)
+            write_sweep_plots(sweep_dir, table, swept, settings.caption, settings.record)
         write_sweep_page(sweep_dir, found, jobs, swept, settings)
         if index_root is not None:
             write_index(index_root)
@@ -415,6 +416,8 @@ class Settings:
 
     fixed: list[tuple[str, str]]
     common: list[str]
+    record: dict[str, RecordMark] = field(default_factory=dict)
+    """What the scenario's historical record says per issue (when no swept key changes it)."""
 
     @property
     def caption(self) -> str:
@@ -433,7 +436,7 @@ def settings_of(jobs: list[SweepJob], swept: list[str]) -> Settings:
         if all(line in job.overrides for job in readable[1:])
         and line.partition("=")[0].lstrip("+~") not in {*HIDDEN_OVERRIDES, *swept}
     ]
-    return Settings(_fixed(readable, swept), common)
+    return Settings(_fixed(readable, swept), common, _record(readable, swept))
 
 
 def _fixed(jobs: list[SweepJob], swept: list[str]) -> list[tuple[str, str]]:
@@ -459,6 +462,27 @@ def _fixed(jobs: list[SweepJob], swept: list[str]) -> list[tuple[str, str]]:
             values.pop("replications")
         return [(key, str(value)) for key, value in values.items() if value is not None and key not in swept]
     return []
+
+
+def _record(jobs: list[SweepJob], swept: list[str]) -> dict[str, RecordMark]:
+    """The scenario's historical record per issue, from a job's configuration; none when a swept
+    key changes the scenario's record or its name."""
+    if any(key.startswith(("scenario.record", "scenario.name")) or key == "scenario" for key in swept):
+        return {}
+    for job in jobs:
+        try:
+            config = read_yaml(job.folder / ".hydra" / "config.yaml")
+        except Damaged:
+            continue
+        entries = OmegaConf.select(config, "scenario.record") if isinstance(config, DictConfig) else None
+        if not isinstance(entries, DictConfig):
+            return {}
+        return {
+            str(issue): RecordMark(bool(entry.get("agreed")), entry.get("low"), entry.get("high"))
+            for issue, entry in entries.items()
+            if isinstance(entry, DictConfig)
+        }
+    return {}
 
 
 def sweep_overrides(sweep_dir: Path) -> list[str]:
