@@ -126,3 +126,13 @@ def test_the_record_is_marked_on_each_issues_agreement_and_value(row):
     value = figures[f"sweep_{KEY}_values.png"].axes[0]
     (band,) = value.patches
     assert band.get_y() == pytest.approx(0.4) and band.get_height() == pytest.approx(0.3)
+
+
+def test_the_record_is_marked_across_each_issues_bars_of_a_category(row):
+    table = sweep_table(row, {"protocol": ["alternating", "mediated"]})
+    record = {"detainees": RecordMark(False), "demining": RecordMark(True)}
+    axes = sweep_figures(table, ["protocol"], CAPTION, record)["sweep_protocol.png"].axes[0]
+    (marks,) = [c for c in axes.collections if c.get_label() == "record (1 agreed, 0 not)"]
+    heights = sorted({round(segment[0][1], 6) for segment in marks.get_segments()})
+    assert heights == [0.0] and len(marks.get_segments()) == 2
+    assert len([c for c in axes.collections if c.get_linestyle()[0][1] is not None]) >= 2

@@ -143,7 +143,9 @@ def sweep_figures(
     for key in swept:
         planned = figures_of(table, swept)
         if axis_of(table, key).categories and issues:
-            figures[f"sweep_{_file_part(key)}.png"] = _categories(table, key, swept, issues, caption)
+            figures[f"sweep_{_file_part(key)}.png"] = _categories(
+                table, key, swept, issues, caption, record or {}
+            )
             planned.pop("", None)
         for suffix, plan in planned.items():
             figure = _panels_figure(table, key, swept, plan, caption, record or {})
@@ -486,9 +488,15 @@ def pooled_agreement(part: pd.DataFrame, issue: str) -> tuple[float, float, floa
 
 
 def _categories(
-    table: pd.DataFrame, key: str, swept: Sequence[str], issues: list[str], caption: str
+    table: pd.DataFrame,
+    key: str,
+    swept: Sequence[str],
+    issues: list[str],
+    caption: str,
+    record: Mapping[str, RecordMark],
 ) -> Figure:
-    """Bars of the agreement probability per issue for each value of a categorical key."""
+    """Bars of the agreement probability per issue for each value of a categorical key, with the
+    historical record as a dashed line across each issue's bars."""
     categories = list(dict.fromkeys(table[key]))
     figure = Figure(
         figsize=(max(7.0, 1.1 * len(categories) * max(1, len(issues)) / 1.5), 4.6), layout="constrained"
@@ -496,6 +504,7 @@ def _categories(
     axes = figure.add_subplot()
     width = 0.8 / max(len(issues), 1)
     x = np.arange(len(categories))
+    first_recorded = next((issue for issue in issues if issue in record), None)
     for k, issue in enumerate(issues):
         pooled = np.array([pooled_agreement(table[table[key] == c], issue) for c in categories])
         offset = x + (k - (len(issues) - 1) / 2) * width
@@ -510,6 +519,17 @@ def _categories(
         )
         for xi, (share, _, high) in zip(offset, pooled, strict=True):
             axes.annotate(f"{share:.2f}", (xi, high + 0.015), ha="center", va="bottom", fontsize=7)
+        mark = record.get(issue)
+        if mark is not None:
+            axes.hlines(
+                np.full(len(offset), 1.0 if mark.agreed else 0.0),
+                offset - width / 2,
+                offset + width / 2,
+                colors=RECORD_COLOUR,
+                linestyles="--",
+                linewidth=1.6,
+                label="record (1 agreed, 0 not)" if issue == first_recorded else "_nolegend_",
+            )
     axes.set_xticks(x, [str(c) for c in categories])
     axes.set_ylim(0, 1.12)
     axes.set_ylabel("probability of agreement (95% interval)")
