@@ -206,7 +206,7 @@ def main() -> None:
     except (HydraException, OmegaConfBaseException) as error:
         fail(str(user_error_in(error) or explain(error, overrides)))
     except (yaml.YAMLError, ValueError, OverflowError) as error:
-        if HydraConfig.initialized():
+        if folders.created:
             raise
         clean_up(folders.created, multirun=is_multirun(argv), salvaging=False)
         fail(
@@ -215,7 +215,7 @@ def main() -> None:
             else uncomposable(error)
         )
     except OSError as error:
-        if not HydraConfig.initialized():
+        if error.errno is None and not folders.created:
             fail(uncomposable(error))
         kept = clean_up(folders.created, multirun=is_multirun(argv), salvaging=True)
         fail(f"{unwritable(error)}: {no_room_or_no_access(error)}{kept}")

@@ -450,3 +450,15 @@ def test_rubinstein_players_who_both_never_discount_are_refused(tmp_path):
         "scenario=rubinstein", "scenario.actors.p1.discount=1", "scenario.actors.p2.discount=1", cwd=tmp_path
     )
     assert_refused(result, tmp_path, "both players' discount is 1")
+
+
+def test_an_integer_past_the_largest_float_is_an_infinite_value_refused_in_one_line():
+    with pytest.raises(UserError, match=r"scenario.actors.un.patience is -inf, not a finite number"):
+        sim.load("astana7", "scenario.actors.un.patience=-" + "9" * 400)
+
+
+def test_a_scenario_file_that_is_not_utf8_is_one_line_from_the_command_line(tmp_path):
+    (tmp_path / "scenario").mkdir()
+    (tmp_path / "scenario" / "fuzz.yaml").write_bytes(b"name: \xc3\x28\n")
+    result = sim_command(f"hydra.searchpath=[file://{tmp_path}]", "scenario=fuzz", cwd=tmp_path)
+    assert_refused(result, tmp_path, "a configuration file is not UTF-8 text (byte 0xc3 at position 6)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -36,6 +37,8 @@ class Rule:
         return above & below
 
 
+MAX_FLOAT_INTEGER = int(np.finfo(float).max)
+"""The largest integer a float holds; past it an integer is read as infinite."""
 MAX_MAGNITUDE = 1e100
 """The largest salience or capability: sums and products of them stay finite (a capability of
 1e308 would overflow the table's total to inf). Both are relative, so any scale fits within it."""
@@ -73,14 +76,27 @@ def _first(bad: np.ndarray) -> tuple[int, ...]:
 
 
 def check_finite(values: ArrayLike, parameter: str, where: Where | str) -> np.ndarray:
-    """`values` as floats, every one finite (raises UserError naming the first that is not)."""
-    array = np.asarray(values, dtype=float)
+    """`values` as floats, every one finite (raises UserError naming the first that is not; an
+    integer past the largest float counts as infinite)."""
+    try:
+        array = np.asarray(values, dtype=float)
+    except OverflowError:
+        array = np.asarray(_floats(values), dtype=float)
     finite = np.isfinite(array)
     if not finite.all():
         index = _first(~finite)
         key, context = _where(where)(index)
         raise UserError(f"{key} is {array[index]:g}{context}, not a finite number: {RULES[parameter].fix}")
     return array
+
+
+def _floats(values: ArrayLike) -> Any:
+    """`values` with every integer too large for a float as an infinity of its sign."""
+    if isinstance(values, list | tuple):
+        return [_floats(value) for value in values]
+    if isinstance(values, int) and abs(values) > MAX_FLOAT_INTEGER:
+        return math.inf if values > 0 else -math.inf
+    return values
 
 
 def check_values(values: ArrayLike, parameter: str, where: Where | str) -> np.ndarray:

@@ -123,7 +123,12 @@ def job_from_config(cfg: DictConfig, overrides: tuple[str, ...] = ()) -> Job:
         protocol = OmegaConf.to_object(cfg.protocol)
     except OmegaConfBaseException as error:
         raise UserError(explain(error, [])) from error
-    assert isinstance(container, dict) and isinstance(protocol, ProtocolConfig)
+    if not isinstance(container, dict):
+        raise UserError(
+            f"the scenario is {type(container).__name__}, not a mapping of its keys: give the scenario "
+            "file its name, issues and actors (see conf/scenario/astana7.yaml)"
+        )
+    assert isinstance(protocol, ProtocolConfig)
     scenario_cfg = {str(key): value for key, value in container.items()}
     source = None
     if scenario_cfg.get("path") or not (scenario_cfg.get("issues") or scenario_cfg.get("actors")):
