@@ -17,6 +17,7 @@ from datetime import datetime
 from html.parser import HTMLParser
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -112,15 +113,22 @@ def _hidden(path: Path, folder: Path) -> bool:
     return any(part.startswith(".") for part in parts) or path.name.startswith(TEMPORARY_PREFIX)
 
 
+def heading(info: RunInfo) -> dict[str, Any]:
+    """What every page opens with: the title, scenario, task, headline, date and what ran."""
+    return {
+        "title": info.title,
+        "scenario": info.scenario,
+        "task": info.task,
+        "headline": info.headline,
+        "created": info.created,
+        "ran": [*info.ran, ("version", f"astana-sim {package_version()}")],
+    }
+
+
 def render_report(folder: Path, info: RunInfo, table: str) -> str:
     """The report of the run in `folder`: what ran, its printed table, its figures and files."""
     return TEMPLATES.get_template("report.html.j2").render(
-        title=info.title,
-        scenario=info.scenario,
-        task=info.task,
-        headline=info.headline,
-        created=info.created,
-        ran=[*info.ran, ("version", f"astana-sim {package_version()}")],
+        **heading(info),
         table=table,
         figures=_figures(folder),
         files=_files(folder),
@@ -162,12 +170,7 @@ def render_sweep_report(folder: Path, info: RunInfo, page: SweepPage) -> str:
     """The report of the sweep in `folder`: what ran, the jobs missing, `sweep.csv` with a link
     to each job's report, the sweep's own figures and files (not its jobs')."""
     return TEMPLATES.get_template("sweep.html.j2").render(
-        title=info.title,
-        scenario=info.scenario,
-        task=info.task,
-        headline=info.headline,
-        created=info.created,
-        ran=[*info.ran, ("version", f"astana-sim {package_version()}")],
+        **heading(info),
         missing=page.missing,
         notes=page.notes,
         columns=[str(column) for column in page.table.columns],

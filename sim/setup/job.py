@@ -91,6 +91,17 @@ class Job:
         steps = int(self.protocol.max_steps)
         return RunSize(scenario.n_actors, scenario.n_columns, self.replications, steps, self.keeps_trace)
 
+    @property
+    def heading(self) -> dict[str, Any]:
+        """What a study's summary opens with: the scenario, its title, the protocol, seed and replications."""
+        return {
+            "scenario": self.scenario.name,
+            "title": self.scenario.title,
+            "protocol": self.protocol.name,
+            "seed": self.seed,
+            "replications": self.replications,
+        }
+
     def replace(self, **changes: Any) -> Job:
         """A copy with some run settings changed (checked as when composed)."""
         return dataclasses.replace(self, **changes)

@@ -589,11 +589,7 @@ def summary_of(result: Sensitivity, rows: pd.DataFrame) -> dict[str, Any]:
         top = mine.drop(columns=["metric", "outcome", "subject"]).to_dict(orient="records")
         metrics[name] = {**described, "skipped": result.skipped.get(name), "top": _plain(top)}
     return {
-        "scenario": job.scenario.name,
-        "title": job.scenario.title,
-        "protocol": job.protocol.name,
-        "seed": job.seed,
-        "replications": job.replications,
+        **job.heading,
         "settings": {
             "method": str(settings.method),
             "samples": settings.samples,

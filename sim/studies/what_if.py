@@ -696,11 +696,7 @@ def summary_of(result: WhatIf, rows: pd.DataFrame) -> dict[str, Any]:
             "pairs": result.pairs.get(issue),
         }
     return {
-        "scenario": job.scenario.name,
-        "title": job.scenario.title,
-        "protocol": job.protocol.name,
-        "seed": job.seed,
-        "replications": job.replications,
+        **job.heading,
         "settings": {
             "issue": None if len(settings.issues) > 1 else settings.issues[0],
             "target": None if settings.target is None else str(settings.target),
