@@ -138,3 +138,10 @@ def check_some_salience(stated: ArrayLike, present: ArrayLike, where: Where | st
             f"{key} is 0 on every issue{context}: give at least one issue a salience above 0 "
             "(or set present=false to leave the actor out)"
         )
+
+
+def whole_number(value: Any, key: str, least: int) -> int:
+    """A setting that must be a whole number of at least `least` (raises UserError naming `key`)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise UserError(f"{key} is {value!r}: give a whole number, {least} or more")
+    return int(value)

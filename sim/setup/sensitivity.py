@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from sim.core.checks import whole_number
 from sim.errors import UserError
 
 
@@ -68,13 +69,6 @@ class SensitivityJob:
     top: int
 
 
-def _whole(settings: Mapping[Any, Any], key: str, default: int, least: int) -> int:
-    value = settings.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise UserError(f"sensitivity.{key} is {value!r}: give a whole number, {least} or more")
-    return int(value)
-
-
 def _share(value: Any, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise UserError(f"sensitivity.{key} is {value!r}: give a share of each value in (0, 1], such as 0.25")
@@ -99,13 +93,13 @@ def _spreads(value: Any) -> tuple[float, ...]:
 def sensitivity_job(settings: Mapping[Any, Any]) -> SensitivityJob:
     """Build and check the sensitivity part of a job (raises UserError)."""
     method = _choice(settings, "method", SensitivityMethod, SensitivityMethod.sobol)
-    samples = _whole(settings, "samples", 1024, 2)
+    samples = whole_number(settings.get("samples", 1024), "sensitivity.samples", 2)
     if method == SensitivityMethod.sobol and samples & (samples - 1):
         power = 1 << (samples.bit_length() - 1)
         raise UserError(
             f"sensitivity.samples is {samples}: Sobol's sequence needs a power of 2, such as {power}"
         )
-    levels = _whole(settings, "levels", 4, 2)
+    levels = whole_number(settings.get("levels", 4), "sensitivity.levels", 2)
     if levels % 2:
         raise UserError(f"sensitivity.levels is {levels}: Morris' grid needs an even number, such as 4")
     return SensitivityJob(
@@ -114,7 +108,7 @@ def sensitivity_job(settings: Mapping[Any, Any]) -> SensitivityJob:
         spread=_share(settings.get("spread", 0.25), "spread"),
         groups=_choice(settings, "groups", Grouping, Grouping.none),
         robustness=_spreads(settings.get("robustness", [0.1, 0.25])),
-        scenarios=_whole(settings, "scenarios", 1000, 1),
+        scenarios=whole_number(settings.get("scenarios", 1000), "sensitivity.scenarios", 1),
         levels=levels,
-        top=_whole(settings, "top", 5, 1),
+        top=whole_number(settings.get("top", 5), "sensitivity.top", 1),
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sim.core.checks import whole_number
 from sim.core.scenario import Scenario
 from sim.errors import UserError
 from sim.series.mechanisms import MECHANISMS
@@ -91,12 +92,6 @@ def project_path(path: str) -> Path:
     return project if project.exists() else given
 
 
-def _whole(value: Any, key: str, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise UserError(f"series.{key} is {value!r}: give a whole number, {least} or more")
-    return int(value)
-
-
 def series_job(scenario_cfg: Mapping[str, Any], base: Scenario, settings: Mapping[str, Any]) -> SeriesJob:
     """Build and check the series part of a job (raises UserError)."""
     spec = build_series(scenario_cfg.get("series") or {}, base)
@@ -106,7 +101,7 @@ def series_job(scenario_cfg: Mapping[str, Any], base: Scenario, settings: Mappin
     record = read_record(project_path(str(path)))
     last = record.numbers[-1]
     number = settings.get("next")
-    number = last + 1 if number is None else _whole(number, "next", 1)
+    number = last + 1 if number is None else whole_number(number, "series.next", 1)
     if number > last + 1:
         raise UserError(
             f"series.next is {number}, but the record ends at round {last}: "
@@ -133,12 +128,12 @@ def series_job(scenario_cfg: Mapping[str, Any], base: Scenario, settings: Mappin
         spec=spec,
         record=record,
         next=number,
-        draws=_whole(settings.get("draws", 24), "draws", 1),
-        seeds=_whole(settings.get("seeds", 4), "seeds", 1),
+        draws=whole_number(settings.get("draws", 24), "series.draws", 1),
+        seeds=whole_number(settings.get("seeds", 4), "series.seeds", 1),
         calibrate=bool(settings.get("calibrate", True)),
-        fit_draws=_whole(settings.get("fit_draws", 4), "fit_draws", 1),
-        popsize=_whole(settings.get("popsize", 2), "popsize", 1),
-        maxiter=_whole(settings.get("maxiter", 1), "maxiter", 0),
+        fit_draws=whole_number(settings.get("fit_draws", 4), "series.fit_draws", 1),
+        popsize=whole_number(settings.get("popsize", 2), "series.popsize", 1),
+        maxiter=whole_number(settings.get("maxiter", 1), "series.maxiter", 0),
         switches=switches,
         fit=fit,
         scenario_cfg=dict(scenario_cfg),

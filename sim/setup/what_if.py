@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from sim.core.checks import whole_number
 from sim.core.scenario import Scenario
 from sim.errors import UserError
 
@@ -55,13 +56,6 @@ class WhatIfJob:
     top: int
 
 
-def _whole(settings: Mapping[Any, Any], key: str, default: int, least: int) -> int:
-    value = settings.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise UserError(f"what_if.{key} is {value!r}: give a whole number, {least} or more")
-    return int(value)
-
-
 def what_if_job(settings: Mapping[Any, Any], scenario: Scenario) -> WhatIfJob:
     """Build and check the what-if part of a job (raises UserError); for a series, `scenario` is
     its base scenario and every round studies the issues on its agenda."""
@@ -85,8 +79,8 @@ def what_if_job(settings: Mapping[Any, Any], scenario: Scenario) -> WhatIfJob:
         issues=(str(issue),) if issue is not None else names,
         target=None if target is None else WhatIfTarget(str(target)),
         pairs=bool(settings.get("pairs", False)),
-        scan=_whole(settings, "scan", 12, 1),
+        scan=whole_number(settings.get("scan", 12), "what_if.scan", 1),
         tolerance=float(tolerance),
-        grid=_whole(settings, "grid", 21, 3),
-        top=_whole(settings, "top", 5, 1),
+        grid=whole_number(settings.get("grid", 21), "what_if.grid", 3),
+        top=whole_number(settings.get("top", 5), "what_if.top", 1),
     )
