@@ -5,6 +5,7 @@
     python benchmarks/scale.py --negmas-python /path/to/venv/bin/python   # NegMAS from another environment
     python benchmarks/scale.py --tables        # only the large tables, as whole command lines
     python benchmarks/scale.py --tables --repeats 1 --actors 1000 --issues 3000   # quicker
+    python benchmarks/scale.py --batch-memory  # astana7 batches of 1e5, 1e6 and 1e7 (about 20 min)
 
 Prints medians with the machine, and draws how time grows with actors, issues and replications
 into results/benchmarks/scaling.png. Every timing runs on one core (BLAS threads pinned to 1).
@@ -16,6 +17,12 @@ validated (`task=validate plots=false`). Each is run as a whole `python -m sim` 
 times: the median wall-clock seconds and the median peak resident memory of the process
 (`os.wait4`), against the targets: a 1,000-actor table with plots in under 10 s, a 3,000-issue
 validation under 1 GB.
+
+The batch memory (`--batch-memory`) runs `python -m sim scenario=astana7 replications=N` with plots
+for N = 100,000, 1,000,000 and 10,000,000 (`--largest` to change the last) in one process each
+(`workers=1`, so that `os.wait4` sees all of the memory), and prints each one's wall-clock seconds,
+peak resident memory and `replications.csv` size, and the largest one's peak over the smallest's
+against the target of 1.5.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import csv  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
+import shutil  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -230,6 +238,28 @@ def timed_process(command: list[str], cwd: Path) -> tuple[float, float, int]:
     return wall, usage.ru_maxrss / 1024, process.returncode
 
 
+BATCH_SIZES = (100_000, 1_000_000, 10_000_000)
+
+
+def batch_memory(largest: int) -> None:
+    """Peak memory of astana7 batches of growing size, each a whole command line (see the docstring)."""
+    peaks = {}
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        for n in (*BATCH_SIZES[:-1], largest):
+            results = work / f"results{n}"
+            command = [sys.executable, "-m", "sim", "scenario=astana7", f"replications={n}", "workers=1"]
+            wall, peak, status = timed_process([*command, "quiet=true", f"results={results}"], work)
+            written = sum(path.stat().st_size for path in results.rglob("replications.csv"))
+            failed = f"; FAILED with exit status {status}" if status else ""
+            size = f"replications.csv {written / 1e6:,.0f} MB"
+            print(f"replications={n:,}: {wall:.1f} s, peak {peak:.0f} MB, {size}{failed}", flush=True)
+            peaks[n] = peak
+            shutil.rmtree(results, ignore_errors=True)
+    ratio = peaks[largest] / peaks[BATCH_SIZES[0]]
+    print(f"peak at {largest:,} over peak at {BATCH_SIZES[0]:,}: {ratio:.2f} (target <= 1.5)")
+
+
 def table_runs(repeats: int, actors: int | None = None, issues: int | None = None) -> None:
     """Time each large-table case (`TABLE_CASES`, sizes optionally replaced) as a whole command
     line, `repeats` times, and print the medians against the targets."""
@@ -279,7 +309,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each large table (median)")
     parser.add_argument("--actors", type=int, help="the BDM tables' actors, instead of 1,000 and 5,000")
     parser.add_argument("--issues", type=int, help="the DEU III table's issues, instead of 3,000")
+    parser.add_argument("--batch-memory", action="store_true", help="only astana7 batches of growing size")
+    parser.add_argument("--largest", type=int, default=BATCH_SIZES[-1], help="the largest batch")
     args = parser.parse_args()
+    if args.batch_memory:
+        print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}", flush=True)
+        batch_memory(args.largest)
+        return
     if args.tables:
         print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}", flush=True)
         table_runs(args.repeats, args.actors, args.issues)

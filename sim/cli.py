@@ -45,7 +45,7 @@ from sim.setup.compose import explain, normalise, uncomposable, unreadable_file
 from sim.setup.job import Job, job_from_config, jobs_of
 from sim.setup.schema import Task, register_configs
 from sim.studies.objective import check_objective, objective_line, objective_value
-from sim.studies.run import report, simulate, write_run
+from sim.studies.run import report, run_into
 from sim.studies.sensitivity import execute_sensitivity
 from sim.studies.series import execute_series
 from sim.studies.sweep import RESULT_FILES, salvage
@@ -127,9 +127,8 @@ def execute(job: Job, output_dir: Path, job_line: str | None = None) -> dict[str
     elif job.series is not None:
         summary, line, table = execute_series(job, output_dir)
     else:
-        result = simulate(job)
-        write_run(result, output_dir)
-        summary, line, table = result.summary, one_line(result.summary), report(result)
+        summary = run_into(job, output_dir)
+        line, table = one_line(summary), report(summary)
     value = objective_value(job, summary)
     if value is not None:
         shown = objective_line(job, value)

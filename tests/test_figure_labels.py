@@ -143,8 +143,8 @@ def test_batch_figures_keep_their_labels(batch: Result) -> None:
     record = record_marks(batch.job.scenario)
     for figure in (
         draw_agreement(batch.summary, record),
-        draw_values(batch.summary, batch.outcome, record),
-        draw_batch_utilities(batch.summary, batch.outcome),
+        draw_values(batch.summary, batch.tally, record),
+        draw_batch_utilities(batch.summary, batch.tally),
         draw_utility_space(batch.summary, batch.outcome.trace, batch.job.scenario),
     ):
         assert_legible(figure)
@@ -159,7 +159,7 @@ def test_agreement_figure_shows_walk_outs_and_the_record(batch: Result) -> None:
 
 
 def test_values_axis_zooms_to_the_agreed_values(batch: Result) -> None:
-    figure = draw_values(batch.summary, batch.outcome, record_marks(batch.job.scenario))
+    figure = draw_values(batch.summary, batch.tally, record_marks(batch.job.scenario))
     zones, _, demining = figure.axes
     assert zones.get_xlim()[1] - zones.get_xlim()[0] < 0.5
     assert demining.get_xlim()[1] - demining.get_xlim()[0] < 0.2
@@ -167,7 +167,7 @@ def test_values_axis_zooms_to_the_agreed_values(batch: Result) -> None:
 
 
 def test_batch_utilities_show_the_spread_not_the_mean(batch: Result) -> None:
-    figure = draw_batch_utilities(batch.summary, batch.outcome)
+    figure = draw_batch_utilities(batch.summary, batch.tally)
     ax = figure.axes[0]
     assert len(ax.patches) == len(batch.job.scenario.actors)
 

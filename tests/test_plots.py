@@ -206,7 +206,7 @@ def test_a_run_with_its_scenario_adds_the_utility_space(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_batch_writes_its_four_figures(tmp_path: Path) -> None:
     result = sim.run("astana7", replications=30, trace=True)
-    paths = write_batch_plots(tmp_path, result.summary, result.outcome)
+    paths = write_batch_plots(tmp_path, result.summary, result.tally, result.trace)
     names = ["agreement.png", "values.png", "utilities.png", "utility_space.png"]
     assert [path.name for path in paths] == names
     assert all(png_size(path)[1] >= 300 for path in paths)

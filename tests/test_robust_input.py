@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,12 +16,15 @@ import pytest
 from omegaconf import OmegaConf
 
 import sim
+from sim.core import limits
 from sim.core.limits import (
+    MAX_CHUNK_REPLICATIONS,
     MAX_SEED,
     MAX_STEPS,
     MAX_WORK,
     RunSize,
     available_memory,
+    check_disk,
     check_limits,
     memory_needed,
     work,
@@ -82,12 +86,37 @@ def scenario_file(folder: Path, name: str, old: str, new: str) -> str:
 # Item 2: huge values are refused before work starts, naming the limit and what fits.
 
 
-def test_replications_past_the_memory_are_refused_with_what_fits(tmp_path):
+def test_replications_past_the_work_limit_are_refused_with_what_fits(tmp_path):
     result = sim_command("scenario=astana7", "replications=1000000000", cwd=tmp_path)
-    assert_refused(result, tmp_path, "replications=1000000000 and protocol.max_steps=40 need about")
+    assert_refused(result, tmp_path, "replications=1000000000 and protocol.max_steps=40 with 8 actors")
+    assert "actor-issue steps of work, more than the limit" in result.stderr
     most = int(re.search(r"use at most replications=(\d+)", result.stderr)[1])
-    assert 1 <= most < 1_000_000_000
-    assert "available" in result.stderr and "run the seeds in parts" in result.stderr
+    assert most == MAX_WORK // (40 * 8 * 3) and "run the seeds in parts" in result.stderr
+
+
+def test_traces_past_the_memory_are_refused_with_what_fits(tmp_path):
+    result = sim_command("scenario=astana7", "replications=1000000", "trace=true", cwd=tmp_path)
+    assert_refused(
+        result, tmp_path, "replications=1000000 with trace=true and protocol.max_steps=40 need about"
+    )
+    most = int(re.search(r"use at most replications=(\d+)", result.stderr)[1])
+    assert 1 <= most < 1_000_000
+    assert "available" in result.stderr and "or trace=false" in result.stderr
+
+
+def test_a_streamed_batch_holds_one_chunk_and_a_held_one_all_of_it():
+    streamed = RunSize(actors=8, columns=3, replications=10_000_000, max_steps=40, streamed=True)
+    assert memory_needed(streamed) == memory_needed(streamed.resized(replications=MAX_CHUNK_REPLICATIONS))
+    assert memory_needed(streamed.held()) > 100 * memory_needed(streamed)
+
+
+def test_a_streamed_batch_past_the_free_disk_is_refused(tmp_path, monkeypatch):
+    size = RunSize(actors=8, columns=3, replications=100_000_000, max_steps=40, streamed=True)
+    monkeypatch.setattr(limits.shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**12, 0, 10**10))
+    with pytest.raises(UserError, match=r"write about .* GB to disk, and .* has 10 GB free: free some space"):
+        check_disk(size, tmp_path / "results" / "not yet")
+    check_disk(size.resized(replications=1_000_000), tmp_path / "results")
+    check_disk(size.held(), tmp_path)
 
 
 def test_the_memory_estimate_is_checked_against_what_is_available():
@@ -131,10 +160,13 @@ def test_a_deadline_past_max_steps_is_refused(steps):
     )
 
 
-def test_a_loaded_job_is_checked_again_when_its_replications_change():
+def test_a_loaded_job_is_checked_again_when_its_replications_change(monkeypatch):
     job = sim.load("astana7")
-    with pytest.raises(UserError, match=r"replications=1000000000 and protocol\.max_steps=40 need about"):
+    with pytest.raises(UserError, match=r"replications=1000000000 and protocol\.max_steps=40 with 8 actors"):
         sim.run(job, replications=1_000_000_000)
+    monkeypatch.setattr(limits, "available_memory", lambda: 8e9)
+    with pytest.raises(UserError, match=r"replications=100000000 and protocol\.max_steps=40 need about"):
+        sim.run(job, replications=100_000_000)
 
 
 # Item 4: integers beyond 64 bits end in one line, not an OverflowError.
@@ -147,7 +179,7 @@ def test_a_loaded_job_is_checked_again_when_its_replications_change():
             "seed=18446744073709551616",
             f"seed is 18446744073709551616: give a whole number from 0 to {MAX_SEED}",
         ),
-        (f"replications={10**20}", f"replications={10**20} and protocol.max_steps=40 need about"),
+        (f"replications={10**20}", f"replications={10**20} and protocol.max_steps=40 with 8 actors"),
         (f"protocol.max_steps={10**20}", f"protocol.max_steps is {10**20}: give a whole number"),
         (f"protocol.stall_steps={10**20}", f"protocol.stall_steps is {10**20}: give a whole number"),
         (f"scenario.actors.government.patience={10**20}", "patience is 1e+20: give a whole number of steps"),

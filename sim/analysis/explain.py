@@ -256,10 +256,41 @@ class Ending:
     """(replications, veto players, columns): each veto player's answer to the last text there."""
 
 
+@dataclass(frozen=True)
+class Shares:
+    """Over a batch's replications: per party and column, the share that ended with the party
+    walking out while the issue was open; per veto player and column, the share in which the issue
+    failed and the veto player rejected the last text there."""
+
+    walked_out: np.ndarray
+    """(parties, columns)."""
+    blocked: np.ndarray
+    """(veto players, columns)."""
+
+
+def walked_out_counts(scenario: Scenario, ending: Ending) -> np.ndarray:
+    """Per party and column, how many replications ended with the party walking out while the
+    issue was open."""
+    parties = [i for i, role in enumerate(scenario.roles) if role == Role.party]
+    left = ending.walked_out_step[:, parties] >= 0
+    return (left[:, :, None] & ~ending.agreed[:, None, :]).sum(axis=0)
+
+
+def blocked_counts(ending: Ending) -> np.ndarray:
+    """Per veto player and column, how many replications failed there with the veto player
+    rejecting the last text."""
+    return (~ending.last_answer & ~ending.agreed[:, None, :]).sum(axis=0)
+
+
 def explain(
-    scenario: Scenario, protocol: str, ending: Ending, trace: pd.DataFrame | None = None
+    scenario: Scenario,
+    protocol: str,
+    shares: Shares,
+    single: Ending | None = None,
+    trace: pd.DataFrame | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Per issue (a division by its name), why it closed or failed; see the module's docstring.
+    `single` is the ending of a run of one replication, and `trace` its trace, when there is one.
 
     Keys: `at_deadline` (ranges, zone, gap, apart: the veto players at φ = 1; None for a
     division), `at_close` (one agreed replication with its trace: the same at the step it closed,
@@ -273,9 +304,10 @@ def explain(
     """
     deadline = acceptable_ranges(scenario)
     enough = needed(scenario, protocol, len(deadline.actors))
-    answers = last_answers(trace, ending.seeds) if trace is not None else None
-    one = len(ending.seeds) == 1
-    by_step = ranges_by_step(scenario, protocol, trace) if one and trace is not None else {}
+    traced = single is not None and trace is not None
+    answers = last_answers(trace, single.seeds) if single is not None and trace is not None else None
+    by_step = ranges_by_step(scenario, protocol, trace) if trace is not None and traced else {}
+    parties = [scenario.actors[i] for i, role in enumerate(scenario.roles) if role == Role.party]
     issues: dict[str, dict[str, Any]] = {}
     for k, column in enumerate(scenario.columns):
         name = column.issue
@@ -285,27 +317,17 @@ def explain(
         why: dict[str, Any] = {
             "at_deadline": None if division else zone_report(deadline, k, enough),
             "at_close": None,
-            "blocked": dict.fromkeys(deadline.actors),
+            "blocked": {actor: float(shares.blocked[j, k]) for j, actor in enumerate(deadline.actors)},
             "streak": dict.fromkeys(deadline.actors),
-            "walked_out": walked_out(scenario, ending, k),
+            "walked_out": {actor: float(shares.walked_out[j, k]) for j, actor in enumerate(parties)},
             "by_step": by_step.get(name),
         }
-        why["blocked"] = blocked(scenario, ending, k)
-        if answers is not None and trace is not None:
-            why["streak"] = streaks(scenario, ending, answers, k)
-            if one and ending.agreed[0, k] and not division:
-                why["at_close"] = at_close(scenario, protocol, ending, trace, k, enough)
+        if single is not None and answers is not None and trace is not None:
+            why["streak"] = streaks(scenario, single, answers, k)
+            if single.agreed[0, k] and not division:
+                why["at_close"] = at_close(scenario, protocol, single, trace, k, enough)
         issues[name] = why
     return issues
-
-
-def walked_out(scenario: Scenario, ending: Ending, column: int) -> dict[str, float]:
-    """Per party, the share of replications that ended with it walking out while the issue was open."""
-    open_at_end = ~ending.agreed[:, column]
-    parties = [i for i, role in enumerate(scenario.roles) if role == Role.party]
-    return {
-        scenario.actors[i]: float(((ending.walked_out_step[:, i] >= 0) & open_at_end).mean()) for i in parties
-    }
 
 
 ANSWER_KEYS = ["seed", "issue", "actor"]
@@ -333,20 +355,10 @@ def last_answers(trace: pd.DataFrame, seeds: np.ndarray) -> pd.DataFrame:
     return frame.reset_index()
 
 
-def blocked(scenario: Scenario, ending: Ending, column: int) -> dict[str, float]:
-    """Per veto player, the share of replications in which the issue on `column` failed and it
-    rejected the last text there."""
-    rejected = ~ending.last_answer[:, :, column] & ~ending.agreed[:, column, None]
-    vetoes = [scenario.actors[i] for i in veto_players(scenario)]
-    return {actor: float(share) for actor, share in zip(vetoes, rejected.mean(axis=0), strict=True)}
-
-
 def streaks(scenario: Scenario, ending: Ending, answers: pd.DataFrame, column: int) -> dict[str, int | None]:
     """Per veto player, for one replication whose issue on `column` failed: how many texts in a
-    row it had rejected at the end (0 if it accepted the last one; None for a batch)."""
+    row it had rejected at the end (0 if it accepted the last one)."""
     vetoes = [scenario.actors[i] for i in veto_players(scenario)]
-    if len(ending.seeds) != 1:
-        return dict.fromkeys(vetoes)
     issue = scenario.columns[column].name
     mine = (
         answers[(answers["issue"] == issue) & (answers["accept"] < 0.5)]

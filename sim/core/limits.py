@@ -8,7 +8,9 @@ past a limit is refused with one line naming the limit and what to do instead.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,11 @@ REPLICATION_BYTES = (28, 28, 65)
 (its outcome arrays, `replications.csv`'s table and the summary's statistics); measured with
 astana7, a decide and a DEU III table (384, 1,200 and 8,900 bytes a replication)."""
 
+DISK_BYTES = (40, 20, 70)
+"""Disk a streamed run writes per replication: a constant, and bytes per actor and per issue
+column (`replications.csv` and the values that wait for the summary); measured with astana7, a
+decide and a DEU III table."""
+
 ANSWER_BYTES = 1
 """Memory per replication, veto player and issue column: the answer to the last text there, kept
 to tell who blocked a failed issue (bounded here by actors, not veto players)."""
@@ -73,15 +80,20 @@ class RunSize:
     max_steps: int
     trace: bool = False
     """Whether the run keeps every replication's trace."""
+    streamed: bool = False
+    """Whether the run writes its replications to disk as they are done (the command line's
+    `task=run`) rather than holding them in memory."""
 
     def resized(self, replications: int | None = None, max_steps: int | None = None) -> RunSize:
-        return RunSize(
-            self.actors,
-            self.columns,
-            self.replications if replications is None else replications,
-            self.max_steps if max_steps is None else max_steps,
-            self.trace,
+        return dataclasses.replace(
+            self,
+            replications=self.replications if replications is None else replications,
+            max_steps=self.max_steps if max_steps is None else max_steps,
         )
+
+    def held(self) -> RunSize:
+        """The same run holding its replications in memory (`sim.run`)."""
+        return dataclasses.replace(self, streamed=False)
 
 
 def trace_rows(size: RunSize) -> int:
@@ -91,10 +103,12 @@ def trace_rows(size: RunSize) -> int:
 
 
 def memory_needed(size: RunSize) -> float:
-    """Bytes a run is estimated to need at most, beyond what the process holds before it starts."""
+    """Bytes a run is estimated to need at most, beyond what the process holds before it starts.
+    A streamed run holds one chunk of replications at a time."""
     constant, per_actor, per_column = REPLICATION_BYTES
-    kept = size.replications * (constant + per_actor * size.actors + per_column * size.columns)
-    kept += size.replications * ANSWER_BYTES * size.actors * size.columns
+    held = min(size.replications, MAX_CHUNK_REPLICATIONS) if size.streamed else size.replications
+    kept = held * (constant + per_actor * size.actors + per_column * size.columns)
+    kept += held * ANSWER_BYTES * size.actors * size.columns
     draws = CHUNK_STEP_BYTES * size.max_steps * min(size.replications, MAX_CHUNK_REPLICATIONS)
     traces = size.replications * trace_rows(size) * TRACE_ROW_BYTES if size.trace else 0
     return float(kept + draws + traces)
@@ -198,6 +212,31 @@ def check_limits(size: RunSize, available: float | None = None) -> None:
             "(MAX_WORK: 10 to 40 minutes on one core)"
         )
     raise UserError(f"{problem}: {_instead(size, fits)}")
+
+
+def disk_needed(size: RunSize) -> float:
+    """Bytes a streamed run writes to disk at most: `replications.csv` and the values its summary
+    is made from, which wait beside it until the summary is written."""
+    if not size.streamed:
+        return 0.0
+    constant, per_actor, per_column = DISK_BYTES
+    return float(size.replications * (constant + per_actor * size.actors + per_column * size.columns))
+
+
+def check_disk(size: RunSize, folder: Path) -> None:
+    """Refuse a streamed run whose files would not fit on the disk that holds `folder` (or the
+    nearest folder above it that exists)."""
+    needed = disk_needed(size)
+    existing = next((path for path in (folder, *folder.absolute().parents) if path.is_dir()), None)
+    if not needed or existing is None:
+        return
+    free = shutil.disk_usage(existing).free
+    if needed > free:
+        raise UserError(
+            f"{_what(size)} write about {_gigabytes(needed)} to disk, and {existing} has "
+            f"{_gigabytes(free)} free: free some space, set results= to a larger disk, or run the "
+            f"seeds in parts (-m seed=0,N,2N,... replications=N)"
+        )
 
 
 def check_seeds(seed: int, replications: int) -> None:

@@ -108,14 +108,16 @@ class Record:
     disputed: str = ""
     """Where the sources disagree on this issue: the other account, with its source."""
 
-    def matches(self, agreed: bool, value: float | None) -> bool:
-        if agreed != self.agreed:
-            return False
-        if not agreed or value is None:
-            return True
-        lo = -math.inf if self.low is None else self.low
-        hi = math.inf if self.high is None else self.high
-        return lo <= value <= hi
+    def matches(self, agreed: np.ndarray | bool, value: np.ndarray | float | None) -> np.ndarray:
+        """Whether outcomes (arrays, or one) match the record: agreed or not as recorded, and an
+        agreed value (None for a division) within the recorded band."""
+        agreed = np.asarray(agreed, dtype=bool)
+        inside: np.ndarray | bool = True
+        if value is not None:
+            lo = -math.inf if self.low is None else self.low
+            hi = math.inf if self.high is None else self.high
+            inside = (lo <= np.asarray(value)) & (np.asarray(value) <= hi)
+        return (agreed == self.agreed) & (~agreed | inside)
 
 
 @dataclass(frozen=True, eq=False)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -25,7 +26,9 @@ from matplotlib.patches import Patch
 from sim.figures.run import MAX_NAMED, RECORD_COLOUR, RecordMark, actor_weights, record_marks
 from sim.figures.utility_space import draw_utility_space, has_utility_space
 from sim.outputs.files import write_atomically
+from sim.outputs.store import extremes, histogram, quantiles
 from sim.outputs.summary import wilson_interval
+from sim.outputs.tally import Tally, utility_of, value_of
 
 DPI = 120
 FONT_SIZE = 8
@@ -47,7 +50,9 @@ def interval_spread(centre: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return np.maximum(0.0, np.stack([centre - bounds[:, 0], bounds[:, 1] - centre]))
 
 
-def write_batch_plots(run_dir: Path, summary: dict[str, Any], batch: Any) -> list[Path]:
+def write_batch_plots(
+    run_dir: Path, summary: dict[str, Any], batch: Tally, trace: pd.DataFrame | None = None
+) -> list[Path]:
     """Write agreement.png, values.png, utilities.png and, with a trace, utility_space.png."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -57,8 +62,8 @@ def write_batch_plots(run_dir: Path, summary: dict[str, Any], batch: Any) -> lis
         save_figure(draw_values(summary, batch, record), run_dir / "values.png"),
         save_figure(draw_batch_utilities(summary, batch), run_dir / "utilities.png"),
     ]
-    if batch.trace is not None and has_utility_space(summary, batch.scenario):
-        figure = draw_utility_space(summary, batch.trace, batch.scenario)
+    if trace is not None and has_utility_space(summary, batch.scenario):
+        figure = draw_utility_space(summary, trace, batch.scenario)
         paths.append(save_figure(figure, run_dir / "utility_space.png"))
     return paths
 
@@ -140,7 +145,7 @@ def _category_axis(ax: Axes, labels: Sequence[str]) -> None:
     ax.tick_params(axis="y", labelsize=FONT_SIZE)
 
 
-def draw_values(summary: Mapping[str, Any], batch: Any, record: Mapping[str, RecordMark]) -> Figure:
+def draw_values(summary: Mapping[str, Any], batch: Tally, record: Mapping[str, RecordMark]) -> Figure:
     """A histogram of the agreed values of each positional issue, zoomed to them and the record."""
     names = [issue.name for issue in batch.scenario.columns]
     positional = [issue for issue in summary["issues"] if issue in names]
@@ -151,27 +156,33 @@ def draw_values(summary: Mapping[str, Any], batch: Any, record: Mapping[str, Rec
     for number, issue in enumerate(positional):
         k = names.index(issue)
         ax = figure.add_subplot(rows, columns, number + 1)
-        values = batch.value[batch.agreed[:, k], k]
         column = batch.scenario.columns[k]
         ends = meta.get(issue) or {"low": column.low, "high": column.high}
-        _values_panel(ax, values, record.get(issue), ends)
-        ax.set_title(f"{issue}: agreed in {values.size} of {len(batch)}", fontsize=9, loc="left")
+        agreed = _values_panel(ax, batch, k, summary["issues"][issue]["value"], record.get(issue), ends)
+        ax.set_title(f"{issue}: agreed in {agreed} of {batch.replications}", fontsize=9, loc="left")
     if not positional:
         figure.add_subplot().set_axis_off()
     figure.suptitle(textwrap.fill(f"Agreed values — {batch_title(summary)}", 90), fontsize=10)
     return figure
 
 
-def _values_panel(ax: Axes, values: np.ndarray, record: RecordMark | None, ends: Mapping[str, str]) -> None:
+def _values_panel(
+    ax: Axes,
+    batch: Tally,
+    column: int,
+    value: Mapping[str, Any],
+    record: RecordMark | None,
+    ends: Mapping[str, str],
+) -> int:
+    """Draw one issue's histogram of agreed values; return how many there are."""
     band = None if record is None else record.band
-    low, high = value_range(values, band)
-    if values.size:
-        bins = np.histogram_bin_edges(values, bins="auto", range=(low, high))
-        if len(bins) > MAX_BINS + 1 or len(bins) < 6:
-            bins = np.linspace(low, high, min(MAX_BINS, max(5, int(np.sqrt(values.size)))) + 1)
-        ax.hist(values, bins=list(bins), color="tab:green", alpha=0.8)
-        median = float(np.median(values))
-        ax.axvline(median, color="black", ls="--", label=f"median {median:.3f}")
+    name = value_of(column)
+    count = batch.store.count(name)
+    low, high = value_range(extremes(batch.store, name), band)
+    if count:
+        edges = bin_edges(count, (low, high), value["q75"] - value["q25"])
+        ax.stairs(histogram(batch.store, name, edges), edges, fill=True, color="tab:green", alpha=0.8)
+        ax.axvline(value["median"], color="black", ls="--", label=f"median {value['median']:.3f}")
     else:
         ax.text(0.5, 0.5, "never agreed", ha="center", va="center", transform=ax.transAxes)
     if band is not None:
@@ -186,11 +197,26 @@ def _values_panel(ax: Axes, values: np.ndarray, record: RecordMark | None, ends:
     )
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, loc="upper left")
+    return count
 
 
-def value_range(values: np.ndarray, band: tuple[float, float] | None) -> tuple[float, float]:
-    """The axis range of an issue's agreed values and its record: their span, padded, within [0, 1]."""
-    points = [*values.tolist(), *(band or ())]
+def bin_edges(count: int, span: tuple[float, float], spread: float) -> np.ndarray:
+    """Histogram bins over `span` for `count` values of interquartile range `spread`: numpy's
+    `auto` rule (the narrower of Freedman–Diaconis and Sturges), kept between 6 and `MAX_BINS`."""
+    low, high = span
+    sturges = (high - low) / (np.log2(count) + 1.0)
+    diaconis = 2.0 * spread * count ** (-1 / 3)
+    width = min(sturges, diaconis) if diaconis > 0 else sturges
+    bins = int(np.ceil((high - low) / width)) if width > 0 else 1
+    if bins > MAX_BINS or bins < 6:
+        bins = min(MAX_BINS, max(5, int(np.sqrt(count))))
+    return np.linspace(low, high, bins + 1)
+
+
+def value_range(extent: tuple[float, float] | None, band: tuple[float, float] | None) -> tuple[float, float]:
+    """The axis range of an issue's agreed values (their least and greatest) and its record: their
+    span, padded, within [0, 1]."""
+    points = [*(extent or ()), *(band or ())]
     if not points:
         return 0.0, 1.0
     low, high = min(points), max(points)
@@ -198,18 +224,24 @@ def value_range(values: np.ndarray, band: tuple[float, float] | None) -> tuple[f
     return max(0.0, low - pad), min(1.0, high + pad)
 
 
-def draw_batch_utilities(summary: Mapping[str, Any], batch: Any) -> Figure:
+BOX = {"whislo": 0.05, "q1": 0.25, "med": 0.5, "q3": 0.75, "whishi": 0.95}
+"""What a box of `draw_batch_utilities` shows: the quantiles of its whiskers, box and line."""
+
+
+def draw_batch_utilities(summary: Mapping[str, Any], batch: Tally) -> Figure:
     """Each actor's utility over the replications: box (quartiles), whiskers (5–95%), reservation."""
     scenario = batch.scenario
     actors = shown_actors(scenario)
     columns = [scenario.actors.index(a) for a in actors]
     figure = Figure(figsize=(max(5.5, 0.75 * len(actors) + 2.5), 4.2), layout="constrained")
     ax = figure.add_subplot()
-    data = [np.asarray(batch.utilities[:, i], dtype=float) for i in columns]
-    ax.boxplot(
-        data,
+    boxes = []
+    for i in columns:
+        found = quantiles(batch.store, utility_of(i), list(BOX.values())) or [np.nan] * len(BOX)
+        boxes.append({**dict(zip(BOX, found, strict=True)), "fliers": []})
+    ax.bxp(
+        boxes,
         positions=np.arange(len(actors)),
-        whis=(5, 95),
         widths=0.55,
         showfliers=False,
         patch_artist=True,

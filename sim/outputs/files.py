@@ -70,8 +70,12 @@ def write_json(path: Path, data: Any) -> None:
     write_atomically(path, lambda stream: json.dump(data, stream, indent=2))
 
 
+CSV_FLOATS = "%.6g"
+"""How CSV files write floating-point numbers."""
+
+
 def write_csv(path: Path, frame: pd.DataFrame) -> None:
-    write_atomically(path, lambda stream: frame.to_csv(stream, index=False, float_format="%.6g"))
+    write_atomically(path, lambda stream: frame.to_csv(stream, index=False, float_format=CSV_FLOATS))
 
 
 def temporary_files(folder: Path) -> list[Path]:

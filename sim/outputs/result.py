@@ -11,6 +11,7 @@ import pandas as pd
 
 from sim.outputs.outcome import Outcome
 from sim.outputs.summary import summarize
+from sim.outputs.tally import Tally
 from sim.setup.job import Job
 
 
@@ -29,8 +30,13 @@ class Result:
     """Keys added to the summary by the caller (the path of an imported table)."""
 
     @cached_property
+    def tally(self) -> Tally:
+        """What the summary and the batch plots are made from (`sim.outputs.tally`)."""
+        return Tally.of(self.outcome)
+
+    @cached_property
     def summary(self) -> dict[str, Any]:
-        return {**summarize(self.outcome), **self.extra}
+        return {**summarize(self.tally), **self.extra}
 
     @cached_property
     def replications(self) -> pd.DataFrame:

@@ -9,18 +9,26 @@ from typing import Any
 
 import numpy as np
 
-from sim.analysis.explain import Ending, explain
 from sim.analysis.reference import measure, reference_points
-from sim.model.model import NOT_YET
 from sim.outputs.outcome import Outcome
+from sim.outputs.store import Store, extremes, mean, quantiles, sd
+from sim.outputs.tally import (
+    END_STEP,
+    Tally,
+    forecast_of,
+    recipients,
+    share_of,
+    step_of,
+    utility_of,
+    value_of,
+    walk_out_of,
+)
 from sim.outputs.trace import TABLE
 from sim.protocols import PROTOCOLS
 
 Z_95 = 1.959963984540054
 
-MEASURED_SAMPLE = 200
-"""Replications (the first ones) over which distance_to_nash and pareto_gap are averaged."""
-
+SHARE_KINDS = ("proposer", "partner", "excluded")
 QUANTILES = {"q05": 0.05, "q25": 0.25, "median": 0.5, "q75": 0.75, "q95": 0.95}
 
 
@@ -35,187 +43,126 @@ def wilson_interval(successes: np.ndarray | int, n: int) -> tuple[np.ndarray, np
     return low, high
 
 
-def mean_interval(samples: np.ndarray) -> tuple[float, float, float]:
-    """Mean and its 95% normal interval (of width zero for one sample)."""
-    samples = samples[~np.isnan(samples)]
-    if samples.size == 0:
-        return (np.nan, np.nan, np.nan)
-    mean = float(samples.mean())
-    half = Z_95 * float(samples.std(ddof=1)) / np.sqrt(samples.size) if samples.size > 1 else 0.0
-    return mean, mean - half, mean + half
-
-
-def _nullable(x: float) -> float | None:
-    return None if np.isnan(x) else float(x)
-
-
-def value_stats(values: np.ndarray) -> dict[str, float | None]:
-    """Mean, sd and quantiles of the agreed values (all null when none; sd null below two)."""
-    if not values.size:
+def value_stats(store: Store, name: str) -> dict[str, float | None]:
+    """Mean, sd and quantiles of a quantity's values (all null when none; sd null below two)."""
+    centre = mean(store, name)
+    if centre is None:
         return {"mean": None, "sd": None, **dict.fromkeys(QUANTILES)}
-    quantiles = np.quantile(values, list(QUANTILES.values()))
-    return {
-        "mean": float(values.mean()),
-        "sd": float(values.std(ddof=1)) if values.size > 1 else None,
-        **{name: float(q) for name, q in zip(QUANTILES, quantiles, strict=True)},
-    }
+    found = quantiles(store, name, list(QUANTILES.values())) or []
+    return {"mean": centre, "sd": sd(store, name, centre), **dict(zip(QUANTILES, found, strict=True))}
 
 
-def step_stats(steps: np.ndarray) -> dict[str, float | int | None]:
+def step_stats(store: Store, name: str) -> dict[str, float | int | None]:
     """Mean, min and max of steps (nulls when there are none)."""
-    if not steps.size:
+    ends = extremes(store, name)
+    if ends is None:
         return {"mean": None, "min": None, "max": None}
-    return {"mean": float(steps.mean()), "min": int(steps.min()), "max": int(steps.max())}
+    return {"mean": mean(store, name), "min": int(ends[0]), "max": int(ends[1])}
 
 
-def proposer_shares(outcome: Outcome, column: int) -> dict[str, float]:
+def proposer_shares(tally: Tally, column: int) -> dict[str, float]:
     """For the runs that agreed on `column`: the share whose text each proposer (or the table) wrote."""
-    agreed = outcome.agreed[:, column]
-    if not agreed.any():
+    agreed = int(tally.agreed[column])
+    if not agreed:
         return {}
-    names = [*outcome.scenario.actors, TABLE]
-    proposers = outcome.agreed_proposer[agreed, column]
-    counts = np.bincount(np.where(proposers < 0, len(names) - 1, proposers), minlength=len(names))
-    return {name: float(count / agreed.sum()) for name, count in zip(names, counts, strict=True) if count}
+    names = [*tally.scenario.actors, TABLE]
+    counts = tally.proposers[column]
+    return {name: float(count / agreed) for name, count in zip(names, counts, strict=True) if count}
 
 
-def positional_issue(outcome: Outcome, k: int, low: float, high: float) -> dict[str, Any]:
+def positional_issue(tally: Tally, k: int, low: float, high: float) -> dict[str, Any]:
     """The summary of position issue `k`: agreement, agreed values, steps, forecast, proposers."""
-    issue = outcome.scenario.columns[k]
-    agreed = outcome.agreed[:, k]
-    value = value_stats(outcome.value[agreed, k])
-    forecasts = outcome.forecast[:, k][~np.isnan(outcome.forecast[:, k])]
-    forecast = {
-        "mean": float(forecasts.mean()) if forecasts.size else None,
-        "median": float(np.median(forecasts)) if forecasts.size else None,
-    }
+    issue, store = tally.scenario.columns[k], tally.store
+    value = value_stats(store, value_of(k))
+    median = quantiles(store, forecast_of(k), [0.5])
+    forecast = {"mean": mean(store, forecast_of(k)), "median": None if median is None else median[0]}
     summary: dict[str, Any] = {
-        "agreement_probability": float(agreed.mean()),
+        "agreement_probability": float(tally.agreed[k] / tally.replications),
         "interval": [low, high],
         "value": value,
         "meaning": "no agreement" if value["median"] is None else issue.describe(value["median"]),
-        "step": step_stats(outcome.agreed_step[agreed, k]),
+        "step": step_stats(store, step_of(k)),
         "forecast": forecast,
-        "proposer": proposer_shares(outcome, k),
+        "proposer": proposer_shares(tally, k),
     }
     if issue.scale != (0.0, 1.0):
-        for key, median in (("value", value["median"]), ("forecast", forecast["median"])):
-            summary[f"{key}_on_source_scale"] = None if median is None else issue.to_source(median)
+        for key, centre in (("value", value["median"]), ("forecast", forecast["median"])):
+            summary[f"{key}_on_source_scale"] = None if centre is None else issue.to_source(centre)
     return summary
 
 
-def share_stats(shares: np.ndarray) -> dict[str, Any]:
-    """Mean share, its 95% interval, and how many shares it is over."""
-    mean, lo, hi = mean_interval(shares)
-    return {"mean": _nullable(mean), "interval": [_nullable(lo), _nullable(hi)], "count": int(shares.size)}
+def share_stats(store: Store, name: str) -> dict[str, Any]:
+    """Mean share, its 95% normal interval, and how many shares it is over."""
+    n, centre = store.count(name), mean(store, name)
+    if centre is None:
+        return {"mean": None, "interval": [None, None], "count": 0}
+    spread = sd(store, name, centre)
+    half = 0.0 if spread is None else Z_95 * spread / np.sqrt(n)
+    return {"mean": centre, "interval": [centre - half, centre + half], "count": n}
 
 
-def division_issue(outcome: Outcome, columns: list[int], low: float, high: float) -> dict[str, Any]:
+def division_issue(
+    tally: Tally, division: str, columns: list[int], low: float, high: float
+) -> dict[str, Any]:
     """The summary of a division: agreement, steps, proposers, and how it was split (the
     proposer's share, its coalition partners', the excluded, and each recipient's mean share)."""
-    first = columns[0]
-    agreed = outcome.agreed[:, first]
-    shares = outcome.value[agreed][:, columns]
-    recipients = [outcome.scenario.columns[k].name.split(".", 1)[1] for k in columns]
-    proposer = outcome.agreed_proposer[agreed, first]
-    proposer_column = np.array(
-        [recipients.index(outcome.scenario.actors[p]) if p >= 0 else -1 for p in proposer], dtype=int
-    )
-    rows = np.arange(len(shares))
-    is_proposer = np.zeros_like(shares, dtype=bool)
-    is_proposer[rows[proposer_column >= 0], proposer_column[proposer_column >= 0]] = True
-    mean_share = {
-        who: _nullable(shares[:, j].mean()) if len(shares) else None for j, who in enumerate(recipients)
-    }
-
+    first, store = columns[0], tally.store
+    mean_share = {who: mean(store, share_of(division, who)) for who in recipients(tally.scenario, columns)}
     meaning = ", ".join(f"{who} {share:.3f}" for who, share in mean_share.items() if share)
     return {
-        "agreement_probability": float(agreed.mean()),
+        "agreement_probability": float(tally.agreed[first] / tally.replications),
         "interval": [low, high],
-        "value": value_stats(np.array([])),
-        "meaning": meaning if agreed.any() else "no agreement",
-        "step": step_stats(outcome.agreed_step[agreed, first]),
+        "value": {"mean": None, "sd": None, **dict.fromkeys(QUANTILES)},
+        "meaning": meaning if tally.agreed[first] else "no agreement",
+        "step": step_stats(store, step_of(first)),
         "forecast": {"mean": None, "median": None},
-        "proposer": proposer_shares(outcome, first),
-        "proposer_share": share_stats(shares[is_proposer]),
-        "partner_share": share_stats(shares[~is_proposer & (shares > 0)]),
-        "excluded_share": share_stats(shares[~is_proposer & (shares <= 0)]),
+        "proposer": proposer_shares(tally, first),
+        **{f"{kind}_share": share_stats(store, share_of(division, kind)) for kind in SHARE_KINDS},
         "mean_share": mean_share,
     }
 
 
-def record_matches(outcome: Outcome) -> dict[str, np.ndarray]:
-    """Per issue the record speaks of, whether each replication matches it."""
-    talks = outcome.scenario
-    matches = {}
-    for name, record in talks.record.items():
-        k = next(k for k, column in enumerate(talks.columns) if column.issue == name)
-        division = bool(talks.columns[k].division)
-        matches[name] = np.array(
-            [
-                record.matches(bool(a), None if division or not a else float(v))
-                for a, v in zip(outcome.agreed[:, k], outcome.value[:, k], strict=True)
-            ],
-            dtype=bool,
-        )
-    return matches
-
-
-def explained(outcome: Outcome) -> dict[str, dict[str, Any]]:
-    """Per issue, why it closed or failed (`sim.analysis.explain`): the veto players' ranges and
-    the zone between them, and, from the trace when one was kept, who blocked."""
-    ending = Ending(
-        outcome.seeds,
-        outcome.agreed,
-        outcome.value,
-        outcome.agreed_step,
-        outcome.walked_out_step,
-        outcome.last_answer,
-    )
-    return explain(outcome.scenario, outcome.protocol, ending, outcome.trace)
-
-
-def summarize(outcome: Outcome) -> dict[str, Any]:
-    """The `summary.json` of the replications of `outcome` (one or more), as the README describes it."""
-    talks, n = outcome.scenario, len(outcome)
-    deterministic = PROTOCOLS[outcome.protocol].deterministic if outcome.protocol in PROTOCOLS else False
-    low, high = wilson_interval(outcome.agreed.sum(axis=0), n)
+def summarize(source: Outcome | Tally) -> dict[str, Any]:
+    """The `summary.json` of a batch (of one or more replications), from its outcome or its tally,
+    as the README describes it."""
+    tally = Tally.of(source) if isinstance(source, Outcome) else source
+    talks, n, store = tally.scenario, tally.replications, tally.store
+    deterministic = PROTOCOLS[tally.protocol].deterministic if tally.protocol in PROTOCOLS else False
+    low, high = wilson_interval(tally.agreed, n)
     if deterministic:
-        low = high = outcome.agreed.mean(axis=0)
+        low = high = tally.agreed / n
     issues: dict[str, Any] = {}
     divisions = talks.divisions()
     for k, column in enumerate(talks.columns):
         if column.division:
             if column.division not in issues:
-                issues[column.division] = division_issue(
-                    outcome, divisions[column.division], float(low[k]), float(high[k])
-                )
+                columns = divisions[column.division]
+                issues[column.division] = division_issue(tally, column.division, columns, low[k], high[k])
             continue
-        issues[column.name] = positional_issue(outcome, k, float(low[k]), float(high[k]))
-    for name, why in explained(outcome).items():
-        issues[name]["why"] = why
+        issues[column.name] = positional_issue(tally, k, float(low[k]), float(high[k]))
+    for name, reasons in tally.explained().items():
+        issues[name]["why"] = reasons
     utilities = {}
     for i, actor in enumerate(talks.actors):
-        mean, lo, hi = mean_interval(outcome.utilities[:, i])
-        sd = float(outcome.utilities[:, i].std(ddof=1)) if n > 1 else None
-        utilities[actor] = {"mean": mean, "interval": [float(lo), float(hi)], "sd": sd}
+        count, centre = store.count(utility_of(i)), mean(store, utility_of(i))
+        spread = sd(store, utility_of(i), centre)
+        half = Z_95 * spread / np.sqrt(count) if spread is not None else 0.0
+        interval = [np.nan, np.nan] if centre is None else [centre - half, centre + half]
+        utilities[actor] = {"mean": np.nan if centre is None else centre, "interval": interval, "sd": spread}
     parties = [i for i in range(talks.n_actors) if talks.roles[i] == "party"]
-    walked = outcome.walked_out_step != NOT_YET
     summary: dict[str, Any] = {
         "scenario": talks.name,
         "title": talks.title,
-        "protocol": outcome.protocol,
-        "seed": int(outcome.seeds[0]),
+        "protocol": tally.protocol,
+        "seed": tally.seeds[0],
         "replications": n,
         "deterministic": deterministic,
-        "seeds": [int(outcome.seeds[0]), int(outcome.seeds[-1])],
-        "steps": step_stats(outcome.end_step),
+        "seeds": tally.seeds,
+        "steps": step_stats(store, END_STEP),
         "issues": issues,
         "utilities": utilities,
-        "walk_out_probability": {talks.actors[i]: float(walked[:, i].mean()) for i in parties},
-        "walk_out_step": {
-            talks.actors[i]: step_stats(outcome.walked_out_step[walked[:, i], i])["mean"] for i in parties
-        },
+        "walk_out_probability": {talks.actors[i]: float(tally.walked[i] / n) for i in parties},
+        "walk_out_step": {talks.actors[i]: mean(store, walk_out_of(i)) for i in parties},
         "issues_meta": {
             column.name: {"low": column.low, "high": column.high, "description": column.description}
             for column in talks.columns
@@ -238,17 +185,17 @@ def summarize(outcome: Outcome) -> dict[str, Any]:
         },
         "reference": reference_points(talks),
     }
-    sample = range(min(n, MEASURED_SAMPLE))
-    measured = [measure(talks, outcome.value[i], outcome.agreed[i], outcome.utilities[i]) for i in sample]
+    head = tally.head
+    rows = range(0 if head is None else len(head))
+    measured = [measure(talks, head.value[i], head.agreed[i], head.utilities[i]) for i in rows if head]
     for key in ("distance_to_nash", "pareto_gap"):
         values = np.array([m[key] for m in measured if m[key] is not None], dtype=float)
         summary[key] = float(values.mean()) if values.size else None
     summary["measured_replications"] = len(measured)
     if talks.record:
-        matches = record_matches(outcome)
         record: dict[str, Any] = {
-            "match_probability": float(np.logical_and.reduce(list(matches.values())).mean()),
-            "issues": {name: float(match.mean()) for name, match in matches.items()},
+            "match_probability": tally.matched.get("", 0) / n,
+            "issues": {name: tally.matched.get(name, 0) / n for name in talks.record},
         }
         notes = {name: rec.note for name, rec in talks.record.items() if rec.note}
         if notes:

@@ -15,6 +15,7 @@ import math
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from omegaconf import BooleanNode, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.core.build import build_scenario
-from sim.core.limits import MAX_WORKERS, RunSize, check_limits, check_seeds
+from sim.core.limits import MAX_WORKERS, RunSize, check_disk, check_limits, check_seeds
 from sim.core.scenario import Scenario
 from sim.errors import UserError
 from sim.protocols import PROTOCOLS, ProtocolConfig, make_protocol
@@ -77,6 +78,7 @@ class Job:
     def __post_init__(self) -> None:
         check_limits(self.size)
         check_seeds(self.seed, self.replications)
+        check_disk(self.size, Path(self.results))
 
     @property
     def keeps_trace(self) -> bool:
@@ -89,7 +91,10 @@ class Job:
         """What the run's memory and work grow with (`sim.core.limits`)."""
         scenario = self.scenario
         steps = int(self.protocol.max_steps)
-        return RunSize(scenario.n_actors, scenario.n_columns, self.replications, steps, self.keeps_trace)
+        streamed = self.task == Task.run and self.series is None
+        return RunSize(
+            scenario.n_actors, scenario.n_columns, self.replications, steps, self.keeps_trace, streamed
+        )
 
     @property
     def heading(self) -> dict[str, Any]:

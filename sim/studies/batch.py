@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import sys
-from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -86,10 +87,50 @@ def run_batch(
     With `workers` > 1 the chunks run in that many processes at once; each replication's numbers
     depend only on its seed (and variant), so they are the same for any number of workers."""
     seeds = np.asarray(seeds, dtype=np.int64)
+    n = len(seeds)
+    arrays: dict[str, np.ndarray] = {
+        name: np.empty((n, *shape(scenario, name)), dtype) for name, dtype in ARRAYS.items()
+    }
+    traces: list[pd.DataFrame] = []
+    start = 0
+    for outcome in outcome_chunks(
+        scenario,
+        protocol_cfg,
+        seeds,
+        trace=trace,
+        progress=progress,
+        on_chunk=on_chunk,
+        variants=variants,
+        workers=workers,
+    ):
+        part = slice(start, start + len(outcome))
+        for name, array in arrays.items():
+            array[part] = getattr(outcome, name)
+        if outcome.trace is not None:
+            traces.append(outcome.trace)
+        start = part.stop
+    trace_table = pd.concat(traces, ignore_index=True) if traces else None
+    return Outcome(scenario, make_protocol(protocol_cfg).name, seeds, trace=trace_table, **arrays)
+
+
+def outcome_chunks(
+    scenario: Scenario,
+    protocol_cfg: ProtocolConfig | Mapping[str, Any],
+    seeds: np.ndarray | range,
+    *,
+    trace: bool = False,
+    progress: bool | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+    variants: Variants | None = None,
+    workers: int = 1,
+) -> Iterator[Outcome]:
+    """The outcomes of `run_batch`'s chunks, in order, as each is done: what a batch too large to
+    hold whole is written from. A batch's chunk traces carry the `seed` column. `seeds` may be a
+    `range`, which takes no memory however long."""
+    seeds = seeds if isinstance(seeds, range) else np.asarray(seeds, dtype=np.int64)
     protocol = make_protocol(protocol_cfg)
-    if len(seeds) > 1 and variants is None and not trace and protocol.deterministic:
-        return repeated(run_batch(scenario, protocol_cfg, seeds[:1], progress=False), seeds)
     n, size = len(seeds), chunk_size(scenario)
+    parts = [slice(start, min(start + size, n)) for start in range(0, n, size)]
     if variants is not None:
         if len(variants) != n:
             raise UserError(f"{len(variants)} variants and {n} seeds: give one seed per variant")
@@ -99,32 +140,68 @@ def run_batch(
                 "for its trace"
             )
         check_variants(scenario, variants)
-    parts = [slice(start, min(start + size, n)) for start in range(0, n, size)]
+    bar = _progress_bar(n, progress)
+    if n > 1 and variants is None and not trace and protocol.deterministic:
+        single = run_chunk(Chunk(scenario, protocol_cfg, _taken(seeds, slice(0, 1)), False, None))
+        outcomes: Iterator[Outcome] = (repeated(single, _taken(seeds, part)) for part in parts)
+        yield from _reported(parts, outcomes, bar, on_chunk)
+        return
     chunks = (
-        Chunk(scenario, protocol_cfg, seeds[part], trace, None if variants is None else variants.take(part))
+        Chunk(
+            scenario,
+            protocol_cfg,
+            _taken(seeds, part),
+            trace,
+            None if variants is None else variants.take(part),
+        )
         for part in parts
     )
-    arrays: dict[str, np.ndarray] = {
-        name: np.empty((n, *shape(scenario, name)), dtype) for name, dtype in ARRAYS.items()
-    }
-    traces: list[pd.DataFrame] = []
-    bar = _progress_bar(n, progress)
     with _pool(workers, len(parts)) as pool:
-        for part, outcome in zip(
-            parts, pool.map(run_chunk, chunks) if pool else map(run_chunk, chunks), strict=True
-        ):
-            for name, array in arrays.items():
-                array[part] = getattr(outcome, name)
-            if outcome.trace is not None:
-                traces.append(seeded(outcome.trace, outcome.seeds[0]) if n > 1 else outcome.trace)
-            if bar is not None:
-                bar.update(part.stop - part.start)
-            if on_chunk is not None:
-                on_chunk(part.stop)
+        outcomes = _ahead(pool, chunks, 2 * workers) if pool else map(run_chunk, chunks)
+        if n > 1 and trace:
+            outcomes = (_seeded(outcome) for outcome in outcomes)
+        yield from _reported(parts, outcomes, bar, on_chunk)
+
+
+def _ahead(pool: ProcessPoolExecutor, chunks: Iterator[Chunk], most: int) -> Iterator[Outcome]:
+    """`run_chunk` over the chunks in the pool's processes, in order, with at most `most` chunks
+    running or done but not yet taken, so that a batch's memory does not grow with its size."""
+    pending: deque[Future[Outcome]] = deque()
+    for chunk in chunks:
+        pending.append(pool.submit(run_chunk, chunk))
+        if len(pending) >= most:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def _taken(seeds: np.ndarray | range, part: slice) -> np.ndarray:
+    """The seeds of one chunk, as an array."""
+    taken = seeds[part]
+    if isinstance(taken, range):
+        return np.arange(taken.start, taken.stop, taken.step, dtype=np.int64)
+    return taken
+
+
+def _seeded(outcome: Outcome) -> Outcome:
+    """A chunk's outcome whose trace has the `seed` column a batch's trace has."""
+    if outcome.trace is None:
+        return outcome
+    return replace(outcome, trace=seeded(outcome.trace, int(outcome.seeds[0])))
+
+
+def _reported(
+    parts: list[slice], outcomes: Iterator[Outcome], bar: Any, on_chunk: Callable[[int], None] | None
+) -> Iterator[Outcome]:
+    """The chunks' outcomes, advancing the progress bar and telling `on_chunk` as each is done."""
+    for part, outcome in zip(parts, outcomes, strict=True):
+        yield outcome
+        if bar is not None:
+            bar.update(part.stop - part.start)
+        if on_chunk is not None:
+            on_chunk(part.stop)
     if bar is not None:
         bar.close()
-    trace_table = pd.concat(traces, ignore_index=True) if traces else None
-    return Outcome(scenario, protocol.name, seeds, trace=trace_table, **arrays)
 
 
 def shape(scenario: Scenario, name: str) -> tuple[int, ...]:

@@ -61,7 +61,7 @@ from sim.figures.sensitivity import write_sensitivity_plots
 from sim.model.model import NOT_YET
 from sim.outputs.files import write_csv, write_json
 from sim.outputs.outcome import Outcome
-from sim.outputs.summary import record_matches
+from sim.outputs.tally import record_matches
 from sim.setup.job import Job
 from sim.setup.sensitivity import Grouping, SensitivityJob, SensitivityMethod
 from sim.studies.batch import run_batch

@@ -35,7 +35,7 @@ from sim.errors import UserError
 from sim.figures.series import write_backtest_plot, write_timeline_plot
 from sim.outputs.files import remove_stale_temporaries, write_atomically, write_csv, write_json
 from sim.outputs.outcome import Outcome
-from sim.outputs.summary import explained
+from sim.outputs.tally import Tally
 from sim.series.mechanisms import MECHANISMS
 from sim.series.record import SeriesRecord
 from sim.series.rounds import RoundPlan, combine, plan_round
@@ -70,7 +70,7 @@ class RoundForecast:
     mechanisms: what explains each issue."""
 
     def issues(self) -> dict[str, dict[str, Any]]:
-        why = explained(self.table) if self.table is not None else {}
+        why = Tally.of(self.table).explained() if self.table is not None else {}
         return {
             issue: {
                 "p_agree": round(float(self.p[k]), 4),
