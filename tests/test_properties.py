@@ -9,8 +9,8 @@ text is individually rational for the veto players, in the sense the model uses:
 per division) for the protocols that close issues one by one, per package (the issues agreed
 together at one step) for `package`.
 
-The profile comes from HYPOTHESIS_PROFILE (`tests/conftest.py`): `ci` (default, derandomized)
-or `nightly` (thousands of scenarios per protocol).
+The profile comes from HYPOTHESIS_PROFILE (`tests/conftest.py`): `ci` (default, derandomized;
+300 scenarios per protocol) or `nightly` (5,000 per protocol, drawn afresh).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
@@ -38,6 +38,9 @@ MAX_ACTORS = 6
 MAX_ISSUES = 3
 MAX_STEPS = {"alternating": 12, "mediated": 12, "compromise": 3, "eum": 12, "package": 12, "exchange": 6}
 """Small deadlines keep each example fast; the properties hold at every deadline."""
+SCENARIOS = max(150, settings().max_examples)
+"""Scenarios per property and protocol (two properties each): 150 under the `ci` profile, the
+profile's count (2,500) under `nightly`."""
 DIVIDING = {name for name, protocol in PROTOCOLS.items() if protocol.divides_budgets}
 
 unit = st.floats(0.0, 1.0, allow_nan=False)
@@ -280,6 +283,7 @@ def assert_individually_rational(model: sim.NegotiationModel) -> None:
 @pytest.mark.slow
 @protocols
 def test_outputs_stay_in_range_and_agreements_are_individually_rational(protocol):
+    @settings(max_examples=SCENARIOS)
     @given(talks(protocol), seeds, st.integers(1, 3))
     def check(generated: tuple[Scenario, ProtocolConfig], first: int, count: int) -> None:
         scenario, config = generated
@@ -302,6 +306,7 @@ def same(a: Outcome, b: Outcome) -> None:
 @pytest.mark.slow
 @protocols
 def test_the_same_seed_gives_the_same_outcome_and_a_batch_is_its_single_runs(protocol):
+    @settings(max_examples=SCENARIOS)
     @given(talks(protocol), seeds, st.integers(2, 4))
     def check(generated: tuple[Scenario, ProtocolConfig], first: int, count: int) -> None:
         scenario, config = generated

@@ -411,7 +411,8 @@ def _nash_gains_by_dual(
             if not np.isfinite(decrement):
                 return None
             falling = step < 0
-            size = min(1.0, 0.99 * float(np.min(-prices[falling] / step[falling], initial=np.inf)))
+            with np.errstate(over="ignore"):  # a vanishing step allows an infinite one: capped at 1
+                size = min(1.0, 0.99 * float(np.min(-prices[falling] / step[falling], initial=np.inf)))
             if decrement <= 1e-10 and size == 1.0:
                 prices = prices + step
                 break

@@ -33,7 +33,9 @@ def sublevel_interval(
     u, a, v, b, theta = (np.asarray(x, dtype=float) for x in (u, a, v, b, theta))
     total = a + b
     safe_total = np.where(total > 0, total, 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # A weight near zero makes a half-width or a crossing infinite: the clip to [0, 1] below reads
+    # that as "every text", which it is.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if p == 2:
             centre = np.where(total > 0, (a * u + b * v) / safe_total, u)
             floor = np.where(total > 0, a * b / safe_total * (u - v) ** 2, 0.0)
