@@ -12,6 +12,20 @@ import pandas as pd
 from sim.core.scenario import Scenario
 from sim.model.model import NOT_YET, Talks
 
+PER_REPLICATION = (
+    "seeds",
+    "agreed",
+    "value",
+    "agreed_step",
+    "utilities",
+    "walked_out_step",
+    "end_step",
+    "forecast",
+    "agreed_proposer",
+    "last_answer",
+)
+"""The fields of an `Outcome` with one row per replication."""
+
 
 @dataclass
 class Outcome:
@@ -71,21 +85,8 @@ class Outcome:
                 trace = trace.drop(columns="seed")
         elif trace is not None and sorted(rows.tolist()) != list(range(len(self))):
             trace = None
-        return Outcome(
-            self.scenario,
-            self.protocol,
-            seeds,
-            self.agreed[rows],
-            self.value[rows],
-            self.agreed_step[rows],
-            self.utilities[rows],
-            self.walked_out_step[rows],
-            self.end_step[rows],
-            self.forecast[rows],
-            self.agreed_proposer[rows],
-            self.last_answer[rows],
-            trace,
-        )
+        kept = {name: getattr(self, name)[rows] for name in PER_REPLICATION}
+        return Outcome(self.scenario, self.protocol, trace=trace, **kept)
 
     def table(self) -> pd.DataFrame:
         """One row per replication: seed, steps, per issue agreed/value/step, per actor utility."""

@@ -32,8 +32,8 @@ BLOCK = 1 << 20
 DIGIT = 16
 """Bits of the values counted per pass of the selection."""
 
-SORTED_AT_MOST = 1 << 20
-"""Values in a range few enough to sort rather than count."""
+SORTED_AT_MOST = 1 << 17
+"""Values in a range few enough to sort rather than count (1 MB; up to ten ranges are sorted at once)."""
 
 SIGN = np.uint64(1 << 63)
 

@@ -17,7 +17,7 @@ import numpy as np
 from sim.analysis.explain import Ending, Shares, blocked_counts, explain, walked_out_counts
 from sim.core.scenario import Role, Scenario
 from sim.model.model import NOT_YET
-from sim.outputs.outcome import Outcome
+from sim.outputs.outcome import PER_REPLICATION, Outcome
 from sim.outputs.store import MemoryStore, Store
 
 MEASURED_SAMPLE = 200
@@ -216,19 +216,5 @@ def _ending(outcome: Outcome) -> Ending:
 
 def _joined(first: Outcome, second: Outcome) -> Outcome:
     """Two outcomes' replications, one after the other (without a trace)."""
-    arrays = {
-        name: np.concatenate([getattr(first, name), getattr(second, name)])
-        for name in (
-            "seeds",
-            "agreed",
-            "value",
-            "agreed_step",
-            "utilities",
-            "walked_out_step",
-            "end_step",
-            "forecast",
-            "agreed_proposer",
-            "last_answer",
-        )
-    }
-    return Outcome(first.scenario, first.protocol, trace=None, **arrays)
+    rows = {name: np.concatenate([getattr(first, name), getattr(second, name)]) for name in PER_REPLICATION}
+    return Outcome(first.scenario, first.protocol, trace=None, **rows)
