@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -103,9 +104,17 @@ def run_program(cwd: Path, *args: str, prelude: str = "", env: dict[str, str] | 
             text=True,
             timeout=300,
             env={**os.environ, **(env or {})},
+            preexec_fn=interruptible,
         )
     finally:
         script.unlink()
+
+
+def interruptible() -> None:
+    """In the program's process, before Python starts: Ctrl-C (SIGINT) as a terminal sends it,
+    even when the test runner's worker ignores it (a process ignoring SIGINT passes that on, and
+    Python then installs no KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def assert_one_line(result: subprocess.CompletedProcess, status: int = 2) -> str:
