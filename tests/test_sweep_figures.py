@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.figures.run import RecordMark
+from sim.core.scenario import Record
 from sim.figures.sweep import figures_of, is_discrete, pooled_agreement, sweep_figures
 from sim.outputs.summary import wilson_interval
 from sim.studies.sweep import job_metrics
@@ -115,7 +115,7 @@ def test_a_study_over_two_continuous_keys_is_one_series_per_panel_and_a_scatter(
 
 def test_the_record_is_marked_on_each_issues_agreement_and_value(row):
     table = sweep_table(row, {KEY: [0.3, 0.5]})
-    record = {"zones": RecordMark(True, 0.4, 0.7), "detainees": RecordMark(False)}
+    record = {"zones": Record(True, 0.4, 0.7), "detainees": Record(False)}
     figures = sweep_figures(table, [KEY], CAPTION, record)
     zones, detainees, demining = figures[f"sweep_{KEY}.png"].axes[:3]
     dashed = {
@@ -130,7 +130,7 @@ def test_the_record_is_marked_on_each_issues_agreement_and_value(row):
 
 def test_the_record_is_marked_across_each_issues_bars_of_a_category(row):
     table = sweep_table(row, {"protocol": ["alternating", "mediated"]})
-    record = {"detainees": RecordMark(False), "demining": RecordMark(True)}
+    record = {"detainees": Record(False), "demining": Record(True)}
     axes = sweep_figures(table, ["protocol"], CAPTION, record)["sweep_protocol.png"].axes[0]
     (marks,) = [c for c in axes.collections if c.get_label() == "record (1 agreed, 0 not)"]
     heights = sorted({round(segment[0][1], 6) for segment in marks.get_segments()})

@@ -108,6 +108,13 @@ class Record:
     disputed: str = ""
     """Where the sources disagree on this issue: the other account, with its source."""
 
+    @property
+    def band(self) -> tuple[float, float] | None:
+        """The recorded range of an agreed issue on [0, 1], or None when the record gives none."""
+        if not self.agreed or (self.low is None and self.high is None):
+            return None
+        return (0.0 if self.low is None else self.low, 1.0 if self.high is None else self.high)
+
     def matches(self, agreed: np.ndarray | bool, value: np.ndarray | float | None) -> np.ndarray:
         """Whether outcomes (arrays, or one) match the record: agreed or not as recorded, and an
         agreed value (None for a division) within the recorded band."""

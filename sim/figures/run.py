@@ -37,7 +37,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from sim.core.scenario import Scenario
+from sim.core.scenario import Record, Scenario
 from sim.figures.utility_space import draw_utility_space, has_utility_space
 from sim.figures.zopa import draw_zopa
 from sim.outputs.files import write_atomically
@@ -89,29 +89,6 @@ class ActorStyle:
 
 
 @dataclass(frozen=True)
-class RecordMark:
-    """What the historical record says of one issue: agreed or not, and the recorded band."""
-
-    agreed: bool
-    low: float | None = None
-    high: float | None = None
-
-    @property
-    def band(self) -> tuple[float, float] | None:
-        """The recorded range of an agreed issue on [0, 1], or None when the record gives none."""
-        if not self.agreed or (self.low is None and self.high is None):
-            return None
-        return (0.0 if self.low is None else self.low, 1.0 if self.high is None else self.high)
-
-    @property
-    def words(self) -> str:
-        band = self.band
-        if band is None:
-            return "record: agreed" if self.agreed else "record: not agreed"
-        return f"record: agreed in {band[0]:.2f}–{band[1]:.2f}"
-
-
-@dataclass(frozen=True)
 class Offers:
     """The texts on the table for one issue: step, value and proposer of each offer, by step."""
 
@@ -140,7 +117,7 @@ class RunData:
     utility: dict[str, Series]
     aspiration: dict[str, Series]
     others: frozenset[str] = frozenset()
-    record: Mapping[str, RecordMark] = field(default_factory=dict)
+    record: Mapping[str, Record] = field(default_factory=dict)
 
     @property
     def named(self) -> list[str]:
@@ -237,11 +214,10 @@ def extract_run_data(
     )
 
 
-def record_marks(scenario: Scenario | None) -> dict[str, RecordMark]:
+def record_marks(scenario: Scenario | None) -> dict[str, Record]:
     """Per issue the scenario's historical record speaks of, what it recorded."""
-    if scenario is None:
-        return {}
-    return {name: RecordMark(r.agreed, r.low, r.high) for name, r in scenario.record.items()}
+    return {} if scenario is None else dict(scenario.record)
+
 
 
 def actor_weights(scenario: Scenario) -> dict[str, float]:
@@ -418,7 +394,7 @@ def _draw_others(ax: Axes, series: Sequence[Series | None]) -> None:
     ax.plot(steps, median, color=OTHERS_COLOUR, lw=1.0, zorder=1)
 
 
-def _draw_record_band(ax: Axes, record: RecordMark | None, axis: str) -> None:
+def _draw_record_band(ax: Axes, record: Record | None, axis: str) -> None:
     """Shade the recorded band of an agreed issue (a line when it is a point)."""
     band = None if record is None else record.band
     if band is None:
@@ -433,8 +409,13 @@ def _draw_record_band(ax: Axes, record: RecordMark | None, axis: str) -> None:
 
 
 def _record_words(run: RunData, issue: str) -> str:
+    """What the record says of an issue, in a few words, after a separator; "" without a record."""
     record = run.record.get(issue)
-    return "" if record is None else f" · {record.words}"
+    if record is None:
+        return ""
+    if record.band is None:
+        return f" · record: {'agreed' if record.agreed else 'not agreed'}"
+    return f" · record: agreed in {record.band[0]:.2f}–{record.band[1]:.2f}"
 
 
 def _draw_offers(ax: Axes, run: RunData, issue: str) -> None:

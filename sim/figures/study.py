@@ -23,7 +23,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from sim.figures.run import MAX_NAMED, RECORD_COLOUR, RecordMark, actor_weights, record_marks
+from sim.core.scenario import Record
+from sim.figures.run import MAX_NAMED, RECORD_COLOUR, actor_weights, record_marks
 from sim.figures.utility_space import draw_utility_space, has_utility_space
 from sim.outputs.files import write_atomically
 from sim.outputs.store import extremes, histogram, quantiles
@@ -72,7 +73,7 @@ def batch_title(summary: Mapping[str, Any]) -> str:
     return f"{summary['title']}: {summary['replications']} replications, protocol {summary['protocol']}"
 
 
-def draw_agreement(summary: Mapping[str, Any], record: Mapping[str, RecordMark]) -> Figure:
+def draw_agreement(summary: Mapping[str, Any], record: Mapping[str, Record]) -> Figure:
     """Probability of agreement per issue (95% interval, record marks) and of each walk-out."""
     issues = list(summary["issues"])
     parties = list(summary.get("walk_out_probability") or {})
@@ -87,7 +88,7 @@ def draw_agreement(summary: Mapping[str, Any], record: Mapping[str, RecordMark])
 
 
 def _agreement_panel(
-    ax: Axes, summary: Mapping[str, Any], issues: Sequence[str], record: Mapping[str, RecordMark]
+    ax: Axes, summary: Mapping[str, Any], issues: Sequence[str], record: Mapping[str, Record]
 ) -> None:
     p = np.array([summary["issues"][i]["agreement_probability"] for i in issues])
     bounds = np.array([summary["issues"][i]["interval"] for i in issues]).reshape(-1, 2)
@@ -145,7 +146,7 @@ def _category_axis(ax: Axes, labels: Sequence[str]) -> None:
     ax.tick_params(axis="y", labelsize=FONT_SIZE)
 
 
-def draw_values(summary: Mapping[str, Any], batch: Tally, record: Mapping[str, RecordMark]) -> Figure:
+def draw_values(summary: Mapping[str, Any], batch: Tally, record: Mapping[str, Record]) -> Figure:
     """A histogram of the agreed values of each positional issue, zoomed to them and the record."""
     names = [issue.name for issue in batch.scenario.columns]
     positional = [issue for issue in summary["issues"] if issue in names]
@@ -171,7 +172,7 @@ def _values_panel(
     batch: Tally,
     column: int,
     value: Mapping[str, Any],
-    record: RecordMark | None,
+    record: Record | None,
     ends: Mapping[str, str],
 ) -> int:
     """Draw one issue's histogram of agreed values; return how many there are."""

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.figures.run import RecordMark
+from sim.core.scenario import Record
 from sim.figures.study import interval_spread, save_figure
 from sim.outputs.summary import wilson_interval
 
@@ -122,7 +122,7 @@ def write_sweep_plots(
     table: pd.DataFrame,
     swept: list[str],
     caption: str = "",
-    record: Mapping[str, RecordMark] | None = None,
+    record: Mapping[str, Record] | None = None,
 ) -> list[Path]:
     """Every metric against each swept key; a heatmap of the agreement probabilities when two keys
     are swept. `caption` (the settings common to all jobs) goes under every figure; `record` (what
@@ -135,7 +135,7 @@ def sweep_figures(
     table: pd.DataFrame,
     swept: Sequence[str],
     caption: str = "",
-    record: Mapping[str, RecordMark] | None = None,
+    record: Mapping[str, Record] | None = None,
 ) -> dict[str, Figure]:
     """The figures of `write_sweep_plots`, by file name."""
     issues = _prefixes(table, ".agreement_probability")
@@ -334,7 +334,7 @@ def _panels_figure(
     swept: Sequence[str],
     plan: Plan,
     caption: str,
-    record: Mapping[str, RecordMark],
+    record: Mapping[str, Record],
 ) -> Figure:
     panels = plan.panels
     columns = min(plan.columns, len(panels))
@@ -360,7 +360,7 @@ def _panels_figure(
     return figure
 
 
-def _mark_record(axes: Any, panel: Panel, mark: RecordMark | None) -> dict[str, Any]:
+def _mark_record(axes: Any, panel: Panel, mark: Record | None) -> dict[str, Any]:
     """The historical record on an issue's panel: a dashed line at 1 (agreed) or 0 (not) on its
     agreement, the recorded band on its agreed value; return the legend's handle."""
     if mark is None:
@@ -493,7 +493,7 @@ def _categories(
     swept: Sequence[str],
     issues: list[str],
     caption: str,
-    record: Mapping[str, RecordMark],
+    record: Mapping[str, Record],
 ) -> Figure:
     """Bars of the agreement probability per issue for each value of a categorical key, with the
     historical record as a dashed line across each issue's bars."""

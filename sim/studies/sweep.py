@@ -38,8 +38,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from sim.core.scenario import Record
 from sim.errors import UserError
-from sim.figures.run import RecordMark
 from sim.figures.sweep import write_sweep_plots
 from sim.outputs.files import (
     interrupted_status,
@@ -416,7 +416,7 @@ class Settings:
 
     fixed: list[tuple[str, str]]
     common: list[str]
-    record: dict[str, RecordMark] = field(default_factory=dict)
+    record: dict[str, Record] = field(default_factory=dict)
     """What the scenario's historical record says per issue (when no swept key changes it)."""
 
     @property
@@ -464,7 +464,7 @@ def _fixed(jobs: list[SweepJob], swept: list[str]) -> list[tuple[str, str]]:
     return []
 
 
-def _record(jobs: list[SweepJob], swept: list[str]) -> dict[str, RecordMark]:
+def _record(jobs: list[SweepJob], swept: list[str]) -> dict[str, Record]:
     """The scenario's historical record per issue, from a job's configuration; none when a swept
     key changes the scenario's record or its name."""
     if any(key.startswith(("scenario.record", "scenario.name")) or key == "scenario" for key in swept):
@@ -478,7 +478,7 @@ def _record(jobs: list[SweepJob], swept: list[str]) -> dict[str, RecordMark]:
         if not isinstance(entries, DictConfig):
             return {}
         return {
-            str(issue): RecordMark(bool(entry.get("agreed")), entry.get("low"), entry.get("high"))
+            str(issue): Record(bool(entry.get("agreed")), entry.get("low"), entry.get("high"))
             for issue, entry in entries.items()
             if isinstance(entry, DictConfig)
         }
