@@ -26,8 +26,8 @@ import numpy as np
 
 from sim.outputs.files import TEMPORARY_PREFIX, TEMPORARY_SUFFIX
 
-BLOCK = 1 << 20
-"""Values read back at a time (8 MB)."""
+BLOCK = 1 << 18
+"""Values read back at a time (2 MB)."""
 
 DIGIT = 16
 """Bits of the values counted per pass of the selection."""
