@@ -6,6 +6,7 @@ files as the same run held whole."""
 from __future__ import annotations
 
 import json
+import resource
 
 import numpy as np
 import pytest
@@ -88,6 +89,24 @@ def test_statistics_match_numpy_and_do_not_depend_on_how_values_were_added(tmp_p
     assert spread == pytest.approx(values.std(ddof=1), rel=1e-12)
     assert ends == (values.min(), values.max())
     np.testing.assert_array_equal(counts, np.histogram(values, edges)[0])
+
+
+@pytest.fixture
+def few_open_files():
+    """A process that may open 64 files at once, for the test."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
+    yield 64
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_file_store_holds_more_quantities_than_a_process_may_open_files(tmp_path, few_open_files):
+    with FileStore(tmp_path) as store:
+        for chunk in range(2):
+            for number in range(2 * few_open_files):
+                store.add(str(number), np.full(2, float(number + chunk)))
+        assert [block.tolist() for block in store.blocks("7")] == [[7.0, 7.0, 8.0, 8.0]]
+    assert not list(tmp_path.iterdir())
 
 
 def test_a_file_store_leaves_no_file(tmp_path):

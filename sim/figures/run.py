@@ -219,7 +219,6 @@ def record_marks(scenario: Scenario | None) -> dict[str, Record]:
     return {} if scenario is None else dict(scenario.record)
 
 
-
 def actor_weights(scenario: Scenario) -> dict[str, float]:
     """Each actor's capability times its mean stated salience: how much it weighs on the table."""
     salience = scenario.stated_salience if scenario.stated_salience.size else scenario.salience

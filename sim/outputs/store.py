@@ -20,7 +20,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -75,30 +75,31 @@ class MemoryStore:
 
 
 class FileStore:
-    """A store that appends its values to temporary files in `folder`, named as the atomic writes'
-    temporary files are (`sim.outputs.files`), so that a stopped run's cleanup removes them.
-    `close` (or leaving its `with` block) removes them."""
+    """A store that appends its values to temporary files in `folder`, one per quantity, named as
+    the atomic writes' temporary files are (`sim.outputs.files`), so that a stopped run's cleanup
+    removes them. A file is open only while it is added to or read, so a table with thousands of
+    actors needs no more open files than one. `close` (or leaving its `with` block) removes them."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
-        self._files: dict[str, tuple[Path, IO[bytes]]] = {}
+        self._paths: dict[str, Path] = {}
         self._counts: dict[str, int] = {}
 
     def add(self, name: str, values: np.ndarray) -> None:
         values = np.ascontiguousarray(values, dtype=np.float64).ravel()
-        if name not in self._files:
-            prefix = f"{TEMPORARY_PREFIX}{os.getpid()}-values-{len(self._files)}."
+        if name not in self._paths:
+            prefix = f"{TEMPORARY_PREFIX}{os.getpid()}-values-{len(self._paths)}."
             handle, path = tempfile.mkstemp(dir=self.folder, prefix=prefix, suffix=TEMPORARY_SUFFIX)
-            self._files[name] = (Path(path), os.fdopen(handle, "wb"))
-        self._files[name][1].write(values.tobytes())
+            os.close(handle)
+            self._paths[name] = Path(path)
+        with self._paths[name].open("ab") as stream:
+            stream.write(values.tobytes())
         self._counts[name] = self._counts.get(name, 0) + values.size
 
     def blocks(self, name: str) -> Iterator[np.ndarray]:
-        if name not in self._files:
+        if name not in self._paths:
             return
-        path, stream = self._files[name]
-        stream.flush()
-        with path.open("rb") as source:
+        with self._paths[name].open("rb") as source:
             while (block := np.fromfile(source, dtype=np.float64, count=BLOCK)).size:
                 yield block
 
@@ -106,10 +107,9 @@ class FileStore:
         return self._counts.get(name, 0)
 
     def close(self) -> None:
-        for path, stream in self._files.values():
-            stream.close()
+        for path in self._paths.values():
             path.unlink(missing_ok=True)
-        self._files.clear()
+        self._paths.clear()
 
     def __enter__(self) -> FileStore:
         return self
