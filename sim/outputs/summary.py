@@ -91,14 +91,23 @@ def positional_issue(tally: Tally, k: int, low: float, high: float) -> dict[str,
     return summary
 
 
+def mean_interval(store: Store, name: str) -> tuple[float | None, list[float], float | None]:
+    """A quantity's mean, its 95% normal interval (of width zero for one value) and its sd; a
+    mean of None and an interval of NaN when it has no values."""
+    centre = mean(store, name)
+    if centre is None:
+        return None, [np.nan, np.nan], None
+    spread = sd(store, name, centre)
+    half = 0.0 if spread is None else Z_95 * spread / np.sqrt(store.count(name))
+    return centre, [centre - half, centre + half], spread
+
+
 def share_stats(store: Store, name: str) -> dict[str, Any]:
     """Mean share, its 95% normal interval, and how many shares it is over."""
-    n, centre = store.count(name), mean(store, name)
+    centre, interval, _ = mean_interval(store, name)
     if centre is None:
         return {"mean": None, "interval": [None, None], "count": 0}
-    spread = sd(store, name, centre)
-    half = 0.0 if spread is None else Z_95 * spread / np.sqrt(n)
-    return {"mean": centre, "interval": [centre - half, centre + half], "count": n}
+    return {"mean": centre, "interval": interval, "count": store.count(name)}
 
 
 def division_issue(
@@ -144,10 +153,7 @@ def summarize(source: Outcome | Tally) -> dict[str, Any]:
         issues[name]["why"] = reasons
     utilities = {}
     for i, actor in enumerate(talks.actors):
-        count, centre = store.count(utility_of(i)), mean(store, utility_of(i))
-        spread = sd(store, utility_of(i), centre)
-        half = Z_95 * spread / np.sqrt(count) if spread is not None else 0.0
-        interval = [np.nan, np.nan] if centre is None else [centre - half, centre + half]
+        centre, interval, spread = mean_interval(store, utility_of(i))
         utilities[actor] = {"mean": np.nan if centre is None else centre, "interval": interval, "sd": spread}
     parties = [i for i in range(talks.n_actors) if talks.roles[i] == "party"]
     summary: dict[str, Any] = {

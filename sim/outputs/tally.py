@@ -158,12 +158,13 @@ class Tally:
         coalition partners' and the excluded shares."""
         agreed = chunk.agreed[:, columns[0]]
         shares = chunk.value[agreed][:, columns]
-        for j, who in enumerate(recipients(self.scenario, columns)):
-            self.store.add(share_of(division, who), shares[:, j])
-        actors = self.scenario.actors
         names = recipients(self.scenario, columns)
-        proposer = chunk.agreed_proposer[agreed, columns[0]]
-        own = np.array([names.index(actors[p]) if p >= 0 else -1 for p in proposer], dtype=int)
+        for j, who in enumerate(names):
+            self.store.add(share_of(division, who), shares[:, j])
+        # Each actor's column among the recipients, and -1 for the table (proposer -1) and for
+        # an actor that receives nothing.
+        column_of = np.array([names.index(a) if a in names else -1 for a in self.scenario.actors] + [-1])
+        own = column_of[chunk.agreed_proposer[agreed, columns[0]]]
         is_proposer = np.zeros_like(shares, dtype=bool)
         rows = np.arange(len(shares))
         is_proposer[rows[own >= 0], own[own >= 0]] = True
