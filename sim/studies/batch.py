@@ -184,10 +184,12 @@ def _taken(seeds: np.ndarray | range, part: slice) -> np.ndarray:
 
 
 def _seeded(outcome: Outcome) -> Outcome:
-    """A chunk's outcome whose trace has the `seed` column a batch's trace has."""
-    if outcome.trace is None:
+    """A chunk's outcome whose trace has the `seed` column a batch's trace has (a chunk of one
+    replication has none)."""
+    trace = outcome.trace
+    if trace is None or "seed" in trace:
         return outcome
-    return replace(outcome, trace=seeded(outcome.trace, int(outcome.seeds[0])))
+    return replace(outcome, trace=trace.assign(seed=int(outcome.seeds[0]))[["seed", *trace.columns]])
 
 
 def _reported(
@@ -211,11 +213,6 @@ def shape(scenario: Scenario, name: str) -> tuple[int, ...]:
     if name == "last_answer":
         return (int((scenario.signatories & scenario.present).sum()), scenario.n_columns)
     return () if name == "end_step" else (scenario.n_columns,)
-
-
-def seeded(trace: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """A chunk's trace with the `seed` column a batch's trace has (a chunk of one replication has none)."""
-    return trace if "seed" in trace else trace.assign(seed=seed)[["seed", *trace.columns]]
 
 
 def _pool(workers: int, chunks: int) -> Any:
