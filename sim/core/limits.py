@@ -48,8 +48,9 @@ astana7, a decide and a DEU III table (384, 1,200 and 8,900 bytes a replication)
 
 DISK_BYTES = (40, 20, 70)
 """Disk a streamed run writes per replication: a constant, and bytes per actor and per issue
-column (`replications.csv` and the values that wait for the summary); measured with astana7, a
-decide and a DEU III table."""
+column: `replications.csv` (about 10 characters a number: 4 per issue column, 1 or 2 per actor)
+and the values that wait for the summary (8 bytes each: 3 per issue column, 1 per actor).
+astana7 (8 actors, 3 columns) writes about 300 bytes a replication, 152 of them in the CSV."""
 
 ANSWER_BYTES = 1
 """Memory per replication, veto player and issue column: the answer to the last text there, kept
@@ -234,8 +235,7 @@ def check_disk(size: RunSize, folder: Path) -> None:
     if needed > free:
         raise UserError(
             f"{_what(size)} write about {_gigabytes(needed)} to disk, and {existing} has "
-            f"{_gigabytes(free)} free: free some space, set results= to a larger disk, or run the "
-            f"seeds in parts (-m seed=0,N,2N,... replications=N)"
+            f"{_gigabytes(free)} free: free some space, or set results= to a folder on a larger disk"
         )
 
 
