@@ -16,6 +16,8 @@ import pytest
 from conftest import DATA, compose, make_model, run_and_write
 
 from sim import NegotiationModel
+from sim.core.build import build_scenario
+from sim.core.means import weighted_position
 from sim.core.scenario import Scenario
 from sim.errors import UserError
 from sim.protocols import make_protocol
@@ -215,3 +217,32 @@ def test_the_command_line_runs_exchange_on_an_imported_table(tmp_path):
     final = reference("copenhagen")["rounds"][-1]["outcome"]
     for issue, value in final.items():
         assert summary["issues"][issue]["forecast_on_source_scale"] == pytest.approx(value, abs=TOLERANCE)
+
+
+def test_a_salience_whose_pull_underflows_to_zero_takes_no_part_in_the_trades():
+    """Found by the nightly property run: capability 1e-100 times a subnormal salience is 0, and
+    sizing a trade divided by that pull."""
+
+    def actor(ideal: list[float], salience: list[float], capability: float) -> dict[str, Any]:
+        return {
+            "name": "A",
+            "role": "signatory",
+            "ideal": {f"issue{k}": x for k, x in enumerate(ideal)},
+            "salience": {f"issue{k}": x for k, x in enumerate(salience)},
+            "capability": capability,
+            "reservation": 0.0,
+        }
+
+    spec = {
+        "name": "underflow",
+        "issues": {f"issue{k}": {"low": "none", "high": "all"} for k in range(3)},
+        "actors": {
+            "first": actor([0, 0, 0], [1, 0, 1], 1.0),
+            "second": actor([1, 0, 1], [1, 0, 2.2e-311], 1e-100),
+        },
+    }
+    tiny = build_scenario(spec)
+    model = NegotiationModel(tiny, {"name": "exchange", "max_steps": 1}, seeds=[0]).run()
+    outcome = weighted_position(tiny.ideal, tiny.capability[:, None] * tiny.salience, tiny.present[:, None])
+    np.testing.assert_allclose(model.positions[1, 2], tiny.ideal[1, 2])
+    np.testing.assert_allclose(model.agreed_value[0, 2], outcome[2], atol=TOLERANCE / SCALE)

@@ -101,8 +101,10 @@ class VoteExchange(Protocol):
         self.stated = np.broadcast_to(numbers.stated_salience, shape)
         self.capability = np.broadcast_to(numbers.capability, shape[:2])
         present = talks.present[:, None]
-        self.stake = present & (self.stated > 0)
         self.weights = self.capability[..., None] * self.stated
+        # A stake is a pull on the outcome: a salience so small that capability times salience
+        # underflows to 0 pulls nothing, and trades nothing.
+        self.stake = present & (self.weights > 0)
         self.ideal = np.where(present, ideal, np.nan)
         self.positions = np.round(ideal * SCALE, INPUT_DIGITS)
         """Each row's positions at the start of the coming round, on 0-100."""

@@ -12,8 +12,8 @@ Positions are on decide's scale, 0 to 100. On each issue the outcome is the weig
 voting positions, weights capability x salience (decide's "Nash bargaining solution", the
 compromise model). A round:
 
-1. Each actor with a stake in issues p and q (a salience above 0 on both) is left of an issue's
-   outcome or not. Two actors on opposite sides of the outcome on both issues, or each left on a
+1. Each actor with a stake in issues p and q (capability times salience above 0 on both) is left
+   of an issue's outcome or not. Two actors on opposite sides of the outcome on both issues, or each left on a
    different one, can trade: the one who cares relatively more about p (salience ratio p / q) shifts
    its vote on q toward the other's position, which shifts its vote on p toward its own. Issue
    pairs in order, actors in order, make the list of potential exchanges.
@@ -116,7 +116,8 @@ class Table:
     salience: np.ndarray
     capability: np.ndarray
     stake: np.ndarray
-    """Shape (actors, issues): True where the actor takes part (present, salience above 0)."""
+    """Shape (actors, issues): True where the actor takes part (present, capability times salience
+    above 0)."""
 
     @property
     def weights(self) -> np.ndarray:
