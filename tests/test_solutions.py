@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from sim.analysis.reference import reference_points
 from sim.analysis.solutions import (
     AffineUtility,
     IssueSpace,
@@ -19,6 +20,7 @@ from sim.analysis.solutions import (
     pareto_gap,
     utilitarian,
 )
+from sim.core.build import build_scenario
 
 GOLDEN = (math.sqrt(5) - 1) / 2
 
@@ -313,3 +315,44 @@ def test_inconsistent_shapes_are_refused():
         IssueSpace([[0.1]], [[1.0]], [0.0], exponent=3)
     with pytest.raises(ValueError, match="one per actor"):
         two_on_one_issue(0.0, 1.0, exponent=1).nash(weights=[1.0, 2.0, 3.0])
+
+
+def test_a_degenerate_newton_system_falls_back_to_the_general_solver():
+    """Found by the nightly property run: two present signatories, one with no salience on the
+    second issue and the other a small one there, made the dual's Newton system singular."""
+
+    def actor(ideal: float, salience: list[float], reservation: float, **more: object) -> dict[str, object]:
+        return {
+            "name": "A",
+            "role": "signatory",
+            "ideal": {"issue0": ideal, "issue1": 0.0},
+            "salience": {"issue0": salience[0], "issue1": salience[1]},
+            "capability": 1.0,
+            "reservation": reservation,
+            "patron_weight": 0.0,
+            **more,
+        }
+
+    absent = actor(0.0, [0.0, 0.0], 0.0, present=False)
+    spec = {
+        "name": "degenerate",
+        "issues": {"issue0": {"low": "none", "high": "all"}, "issue1": {"low": "none", "high": "all"}},
+        "actors": {
+            "actor0": actor(
+                0.7116843501842692, [0.5, 0.0], 0.8756789771437703, patron_of="actor1", patron_weight=0.0
+            ),
+            "actor1": absent,
+            "actor2": absent,
+            "actor3": absent,
+            "actor4": actor(
+                0.2784868290556389,
+                [0.78125, 0.04921300563326515],
+                0.7093233241342064,
+                patron_of="actor0",
+                patron_weight=0.0,
+            ),
+        },
+    }
+    points = reference_points(build_scenario(spec))
+    values = [v for point in points.values() if point for v in point.values() if v is not None]
+    assert values and all(0.0 <= v <= 1.0 for v in values)

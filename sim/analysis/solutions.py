@@ -406,7 +406,10 @@ def _nash_gains_by_dual(
             gradient = offsets + rows @ response - row_weights / prices
             curvature = (rows * slope) @ rows.T
             curvature[np.diag_indices_from(curvature)] += row_weights / prices**2
-            step = -np.linalg.solve(curvature, gradient)
+            try:
+                step = -np.linalg.solve(curvature, gradient)
+            except np.linalg.LinAlgError:  # a degenerate problem: the general solver takes it
+                return None
             decrement = -float(gradient @ step)
             if not np.isfinite(decrement):
                 return None
