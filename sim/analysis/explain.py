@@ -304,9 +304,10 @@ def explain(
     """
     deadline = acceptable_ranges(scenario)
     enough = needed(scenario, protocol, len(deadline.actors))
-    traced = single is not None and trace is not None
-    answers = last_answers(trace, single.seeds) if single is not None and trace is not None else None
-    by_step = ranges_by_step(scenario, protocol, trace) if trace is not None and traced else {}
+    if single is None or trace is None:
+        single, trace = None, None
+    answers = None if single is None or trace is None else last_answers(trace, single.seeds)
+    by_step = {} if trace is None else ranges_by_step(scenario, protocol, trace)
     parties = [scenario.actors[i] for i, role in enumerate(scenario.roles) if role == Role.party]
     issues: dict[str, dict[str, Any]] = {}
     for k, column in enumerate(scenario.columns):

@@ -18,6 +18,7 @@ from sim.outputs.tally import (
     forecast_of,
     recipients,
     share_of,
+    split_of,
     step_of,
     utility_of,
     value_of,
@@ -30,6 +31,8 @@ Z_95 = 1.959963984540054
 
 SHARE_KINDS = ("proposer", "partner", "excluded")
 QUANTILES = {"q05": 0.05, "q25": 0.25, "median": 0.5, "q75": 0.75, "q95": 0.95}
+NO_VALUES: dict[str, float | None] = {"mean": None, "sd": None, **dict.fromkeys(QUANTILES)}
+"""The statistics of a quantity without values."""
 
 
 def wilson_interval(successes: np.ndarray | int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -47,7 +50,7 @@ def value_stats(store: Store, name: str) -> dict[str, float | None]:
     """Mean, sd and quantiles of a quantity's values (all null when none; sd null below two)."""
     centre = mean(store, name)
     if centre is None:
-        return {"mean": None, "sd": None, **dict.fromkeys(QUANTILES)}
+        return dict(NO_VALUES)
     found = quantiles(store, name, list(QUANTILES.values())) or []
     return {"mean": centre, "sd": sd(store, name, centre), **dict(zip(QUANTILES, found, strict=True))}
 
@@ -121,12 +124,12 @@ def division_issue(
     return {
         "agreement_probability": float(tally.agreed[first] / tally.replications),
         "interval": [low, high],
-        "value": {"mean": None, "sd": None, **dict.fromkeys(QUANTILES)},
+        "value": dict(NO_VALUES),
         "meaning": meaning if tally.agreed[first] else "no agreement",
         "step": step_stats(store, step_of(first)),
         "forecast": {"mean": None, "median": None},
         "proposer": proposer_shares(tally, first),
-        **{f"{kind}_share": share_stats(store, share_of(division, kind)) for kind in SHARE_KINDS},
+        **{f"{kind}_share": share_stats(store, split_of(division, kind)) for kind in SHARE_KINDS},
         "mean_share": mean_share,
     }
 
@@ -192,8 +195,11 @@ def summarize(source: Outcome | Tally) -> dict[str, Any]:
         "reference": reference_points(talks),
     }
     head = tally.head
-    rows = range(0 if head is None else len(head))
-    measured = [measure(talks, head.value[i], head.agreed[i], head.utilities[i]) for i in rows if head]
+    measured = (
+        []
+        if head is None
+        else [measure(talks, head.value[i], head.agreed[i], head.utilities[i]) for i in range(len(head))]
+    )
     for key in ("distance_to_nash", "pareto_gap"):
         values = np.array([m[key] for m in measured if m[key] is not None], dtype=float)
         summary[key] = float(values.mean()) if values.size else None

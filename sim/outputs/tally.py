@@ -47,9 +47,14 @@ def walk_out_of(actor: int) -> str:
     return f"walk-out {actor}"
 
 
-def share_of(division: str, kind: str) -> str:
-    """The shares of a division's agreed splits: `kind` a recipient, or proposer, partner or excluded."""
-    return f"share {division} {kind}"
+def share_of(division: str, recipient: str) -> str:
+    """A recipient's shares of a division's agreed splits."""
+    return f"share {division} to {recipient}"
+
+
+def split_of(division: str, kind: str) -> str:
+    """The proposer's, its coalition partners' or the excluded shares of a division's agreed splits."""
+    return f"split {division} {kind}"
 
 
 END_STEP = "end step"
@@ -168,9 +173,9 @@ class Tally:
         is_proposer = np.zeros_like(shares, dtype=bool)
         rows = np.arange(len(shares))
         is_proposer[rows[own >= 0], own[own >= 0]] = True
-        self.store.add(share_of(division, "proposer"), shares[is_proposer])
-        self.store.add(share_of(division, "partner"), shares[~is_proposer & (shares > 0)])
-        self.store.add(share_of(division, "excluded"), shares[~is_proposer & (shares <= 0)])
+        self.store.add(split_of(division, "proposer"), shares[is_proposer])
+        self.store.add(split_of(division, "partner"), shares[~is_proposer & (shares > 0)])
+        self.store.add(split_of(division, "excluded"), shares[~is_proposer & (shares <= 0)])
 
     def shares(self) -> Shares:
         """The walk-out and blocking shares the explanation reports."""
